@@ -1,0 +1,1 @@
+"""simulators stage (DESIGN §2)."""

@@ -1,0 +1,137 @@
+"""Runtime settings: a YAML file, overridden by ``YUJING_*`` environment variables.
+
+Nested keys use ``__`` in the environment: ``YUJING_MQTT__URL=mqtt://10.0.0.5:1883``. Relative
+paths in a settings file are resolved against that file's folder. Secrets are never inline:
+``*_file`` keys name a file holding them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from yujing.config.yamlfile import config_error, from_validation_error, read_yaml
+
+
+class MqttSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "mqtt://127.0.0.1:1883"
+    client_id: str = "yujing-runtime"
+    username: str | None = None
+    password_file: Path | None = None
+    topic_prefix: str = "yujing/v1"
+    qos: Literal[0, 1, 2] = 1
+    keepalive_s: int = Field(default=30, ge=5)
+    start_broker: Literal["auto", "never"] = Field(
+        default="auto",
+        description="auto: start mosquitto (or in-process amqtt) when nothing answers at url",
+    )
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_payload_bytes: int = Field(default=256 * 1024, gt=0)
+    future_tolerance_s: float = Field(default=300.0, ge=0)
+    allowed_lateness_s: float = Field(default=3600.0, ge=0)
+    dead_letter_path: Path = Path("var/dead-letters.jsonl")
+    dead_letter_topic: str | None = "yujing/v1/_dead"
+    batch_max: int = Field(default=2000, gt=0)
+
+
+class MetricsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9108, ge=0, le=65535, description="0 disables the endpoint")
+
+
+class WebhookSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "webhook"
+    url: str
+    secret_file: Path | None = None
+    timeout_s: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+
+
+class NotifySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    console: bool = True
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """Everything the runtime needs to start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="YUJING_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    registry: Path = Path("configs/demo/stations.yaml")
+    ladders: Path = Path("configs/ladders")
+    quantities: Path = Path("configs/quantities.yaml")
+    state_dir: Path = Path("var")
+    tick_s: float = Field(default=1.0, gt=0, description="how often time-driven work runs")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the environment overrides the file (passed as init values)
+        return (env_settings, init_settings)
+
+    def resolved(self, base: Path) -> Settings:
+        """A copy with relative paths made absolute against ``base``."""
+
+        def fix(p: Path | None) -> Path | None:
+            return None if p is None or p.is_absolute() else (base / p).resolve()
+
+        update: dict[str, Any] = {}
+        for name in ("registry", "ladders", "quantities", "state_dir"):
+            fixed = fix(getattr(self, name))
+            if fixed is not None:
+                update[name] = fixed
+        ingest = self.ingest.model_copy(
+            update={"dead_letter_path": fix(self.ingest.dead_letter_path) or self.ingest.dead_letter_path}
+        )
+        update["ingest"] = ingest
+        hooks = [
+            h.model_copy(update={"secret_file": fix(h.secret_file) or h.secret_file})
+            for h in self.notify.webhooks
+        ]
+        update["notify"] = self.notify.model_copy(update={"webhooks": hooks})
+        if self.mqtt.password_file is not None:
+            update["mqtt"] = self.mqtt.model_copy(
+                update={"password_file": fix(self.mqtt.password_file) or self.mqtt.password_file}
+            )
+        return self.model_copy(update=update)
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from ``path`` (if given) overridden by the environment, paths resolved."""
+    if path is None:
+        return Settings().resolved(Path.cwd())
+    data, lines = read_yaml(path)
+    if data is not None and not isinstance(data, dict):
+        raise config_error(path, lines, (), "a settings file must be a mapping")
+    try:
+        settings = Settings(**(data or {}))
+    except ValidationError as exc:
+        raise from_validation_error(exc, path, lines) from None
+    return settings.resolved(path.resolve().parent)
