@@ -11,7 +11,8 @@ A rung may read its own quantity, so one ladder can express criteria over severa
 national rainstorm signals grade on 12 h, 6 h and 3 h totals). Ladders are data, parsed once from
 ``configs/ladders/*.yaml`` by :mod:`yujing.config`.
 
-Walk-through with an hourly-rain ladder (blue ≥ 20 mm, orange ≥ 50 mm, hysteresis 5 mm, dwell 600 s):
+Walk-through with an hourly-rain ladder (blue ≥ 20 mm, orange ≥ 50 mm, hysteresis 5 mm,
+dwell 600 s):
 
 >>> lad = Ladder(rule="rain_1h", quantity="rain_1h_mm", source="project default", rungs=(
 ...     Rung(Grade.BLUE, 20.0, 5.0, 600.0), Rung(Grade.ORANGE, 50.0, 5.0, 600.0)))
@@ -34,7 +35,16 @@ from dataclasses import dataclass, replace
 
 from yujing.contracts import Grade
 
-__all__ = ["Ladder", "LadderState", "Rung", "next_grade", "rung_reached"]
+__all__ = [
+    "Ladder",
+    "LadderState",
+    "Rung",
+    "breakpoints",
+    "next_grade",
+    "quantities",
+    "rung_reached",
+    "step_down_due",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +138,41 @@ def next_grade(
     if now - below_since >= rung.min_dwell_s:
         return LadderState(target, now, None)
     return replace(state, below_since=below_since)
+
+
+# Facts about next_grade, kept beside it so that the step-down rule still lives in one place.
+# Detectors use them to skip evaluations that cannot change the state (seismic, per sample).
+
+
+def quantities(ladder: Ladder) -> tuple[str, ...]:
+    """Every quantity the ladder reads (its own, then rung overrides), without repeats."""
+    names = [ladder.quantity, *(ladder.quantity_of(r) for r in ladder.rungs)]
+    return tuple(dict.fromkeys(names))
+
+
+def breakpoints(ladder: Ladder, quantity: str) -> tuple[float, ...]:
+    """The values :func:`next_grade` compares ``quantity`` against, ascending.
+
+    Each rung reading ``quantity`` contributes its ``enter`` and its exit edge
+    ``enter - hysteresis``; every comparison is ``value >= edge``. So two (non-NaN) values with the
+    same ``bisect_right(breakpoints, value)`` give the same ``next_grade`` result from any state
+    at any time, the ladder's other quantities being equal.
+
+    >>> lad = Ladder("r", "x", (Rung(Grade.BLUE, 20.0, 5.0), Rung(Grade.RED, 50.0, 5.0)), "doc")
+    >>> breakpoints(lad, "x")
+    (15.0, 20.0, 45.0, 50.0)
+    """
+    edges: set[float] = set()
+    for rung in ladder.rungs:
+        if ladder.quantity_of(rung) == quantity:
+            edges.update((rung.enter, rung.enter - rung.hysteresis))
+    return tuple(sorted(edges))
+
+
+def step_down_due(ladder: Ladder, state: LadderState) -> float | None:
+    """Event time from which :func:`next_grade` steps down if the value stays below the current
+    rung's exit edge; None when no dwell is running."""
+    if state.below_since is None:
+        return None
+    rung = ladder.rung_for(state.grade)
+    return None if rung is None else state.below_since + rung.min_dwell_s

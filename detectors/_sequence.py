@@ -1,0 +1,194 @@
+"""Per-stream sequencing in front of a detector: duplicates dropped, short reorders undone.
+
+A *stream* is one counter of one station: the station itself, or one seismic channel (ingest keys
+duplicates the same way, ``(channel, seq, ts)``).
+
+- **Duplicates** (defence in depth; ingest already refuses them): a reading whose ``seq`` was
+  applied before and whose ``ts`` is not newer than the stream's newest applied reading. Applied
+  seqs are kept as merged ``[lo, hi]`` ranges (one range for a gap-free stream), at most
+  :data:`MAX_RANGES`, oldest dropped first.
+- **Counter restart** (a sensor reboot): a ``seq`` at or below what was applied but with a newer
+  ``ts`` starts the counter afresh; nothing is dropped.
+- **Hold** (optional, ``hold=True``): a reading whose ``seq`` is beyond the next expected one waits
+  until the gap fills, so a shuffled burst (a gauge uploading its buffer) is applied in the
+  sensor's own order. :meth:`SequenceGate.release` (called from ``advance``) hands over whatever
+  still waits, in ``seq`` order, so a seq lost for good (e.g. refused at ingest) delays at most
+  until the runtime's next tick. More than ``max_pending`` held readings are released at once.
+
+>>> from yujing.contracts import Kind, Reading
+>>> def r(seq, ts): return Reading("S1", Kind.RAIN, "d", ts, seq, {"rain_mm": 1.0})
+>>> gate = SequenceGate()
+>>> [x.seq for x in gate.admit(r(1, 60.0), hold=True)]
+[1]
+>>> [x.seq for x in gate.admit(r(3, 180.0), hold=True)]   # 2 is missing: wait
+[]
+>>> [x.seq for x in gate.admit(r(2, 120.0), hold=True)]   # gap filled: both, in order
+[2, 3]
+>>> gate.admit(r(2, 120.0), hold=True)                    # duplicate
+[]
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from yujing.contracts import Kind, Reading, Waveform
+
+MAX_RANGES = 64
+DEFAULT_MAX_PENDING = 1024
+
+
+def _low(seq_range: list[int]) -> int:
+    return seq_range[0]
+
+
+@dataclass(slots=True)
+class _Stream:
+    expected: int | None = None
+    head_ts: float | None = None
+    ranges: list[list[int]] = field(default_factory=list)
+    pending: dict[int, Reading] = field(default_factory=dict)
+
+    def applied(self, seq: int) -> bool:
+        i = bisect.bisect_right(self.ranges, seq, key=_low) - 1
+        return i >= 0 and self.ranges[i][0] <= seq <= self.ranges[i][1]
+
+    def mark(self, seq: int, ts: float) -> None:
+        ranges = self.ranges
+        i = bisect.bisect_left(ranges, seq, key=_low)
+        ranges.insert(i, [seq, seq])
+        if i + 1 < len(ranges) and ranges[i + 1][0] <= seq + 1:  # merge right
+            ranges[i][1] = max(seq, ranges[i + 1][1])
+            del ranges[i + 1]
+        if i > 0 and ranges[i - 1][1] >= seq - 1:  # merge left
+            ranges[i - 1][1] = max(ranges[i - 1][1], ranges[i][1])
+            del ranges[i]
+        if len(ranges) > MAX_RANGES:
+            del ranges[0]
+        self.head_ts = ts if self.head_ts is None else max(self.head_ts, ts)
+        self.expected = seq + 1 if self.expected is None else max(self.expected, seq + 1)
+
+    def drain(self) -> list[Reading]:
+        out = []
+        while self.expected is not None and self.expected in self.pending:
+            reading = self.pending.pop(self.expected)
+            self.mark(reading.seq, reading.ts)
+            out.append(reading)
+        return out
+
+    def release(self) -> list[Reading]:
+        out = [self.pending[s] for s in sorted(self.pending)]
+        self.pending.clear()
+        for reading in out:
+            self.mark(reading.seq, reading.ts)
+        return out
+
+
+class SequenceGate:
+    """Duplicate filter and reorder hold for one detector (see the module docstring)."""
+
+    def __init__(self, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+        self.max_pending = max_pending
+        self._streams: dict[str, _Stream] = {}
+
+    def admit(self, reading: Reading, *, hold: bool) -> list[Reading]:
+        """Readings now ready to apply, in order (possibly none, possibly several)."""
+        key = reading.waveform.channel if reading.waveform is not None else ""
+        stream = self._streams.setdefault(key, _Stream())
+        seq, ts = reading.seq, reading.ts
+        if seq in stream.pending:
+            return []
+        seen = stream.applied(seq)
+        newer = stream.head_ts is None or ts > stream.head_ts
+        if seen and not newer:
+            return []
+        out: list[Reading] = []
+        if newer and (seen or (stream.expected is not None and seq < stream.expected)):
+            out.extend(stream.release())  # counter restarted: start the stream afresh
+            stream.ranges.clear()
+            stream.expected = None
+        if not hold or stream.expected is None or seq <= stream.expected:
+            stream.mark(seq, ts)
+            out.append(reading)
+            out.extend(stream.drain())
+            return out
+        stream.pending[seq] = reading
+        if sum(len(s.pending) for s in self._streams.values()) > self.max_pending:
+            out.extend(self.release())
+        return out
+
+    def release(self) -> list[Reading]:
+        """Everything held, stream by stream in ``seq`` order."""
+        out: list[Reading] = []
+        for stream in self._streams.values():
+            out.extend(stream.release())
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            key: {
+                "expected": s.expected,
+                "head_ts": s.head_ts,
+                "ranges": [list(r) for r in s.ranges],
+                "pending": [reading_to_json(s.pending[q]) for q in sorted(s.pending)],
+            }
+            for key, s in self._streams.items()
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._streams = {
+            key: _Stream(
+                s["expected"],
+                s["head_ts"],
+                [[int(lo), int(hi)] for lo, hi in s["ranges"]],
+                {r.seq: r for r in map(reading_from_json, s["pending"])},
+            )
+            for key, s in state.items()
+        }
+
+
+def reading_to_json(reading: Reading) -> dict[str, Any]:
+    """Plain-JSON form of a reading (for held readings in snapshots)."""
+    wave = reading.waveform
+    return {
+        "station": reading.station,
+        "kind": reading.kind.value,
+        "district": reading.district,
+        "ts": reading.ts,
+        "seq": reading.seq,
+        "values": dict(reading.values),
+        "quality": reading.quality,
+        "received": reading.received,
+        "waveform": None
+        if wave is None
+        else {
+            "channel": wave.channel,
+            "sr_hz": wave.sr_hz,
+            "t0": wave.t0,
+            "samples": wave.samples.tolist(),
+        },
+    }
+
+
+def reading_from_json(data: dict[str, Any]) -> Reading:
+    wave = data["waveform"]
+    waveform = None
+    if wave is not None:
+        samples = np.asarray(wave["samples"], dtype=np.float64)
+        samples.flags.writeable = False
+        waveform = Waveform(wave["channel"], wave["sr_hz"], wave["t0"], samples)
+    return Reading(
+        data["station"],
+        Kind(data["kind"]),
+        data["district"],
+        data["ts"],
+        data["seq"],
+        dict(data["values"]),
+        data["quality"],
+        waveform,
+        data["received"],
+    )

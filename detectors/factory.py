@@ -1,0 +1,79 @@
+"""Build a station's detectors from its resolved rules (``LadderBook.for_station``).
+
+One small registry, ``(hazard, rule) → detector class``, says which detector serves which rule.
+The rules a station has are grouped by class, in registry order, and each class gets one object
+with all its rules (a chem station gets one :class:`LadderDetector` for NH3, Cl2, H2S and its tank
+rules); a :class:`SilenceDetector` is added for every station, so ``sensor/silence`` is emitted
+once per station. A rule no detector serves is a :class:`~yujing.contracts.ConfigError`: a new
+rule needs a line here, so it can never be graded silently by a detector that does not understand
+it.
+
+>>> from pathlib import Path
+>>> from yujing.config import load_ladders
+>>> from yujing.config.stations import StationSpec
+>>> from yujing.contracts import Kind
+>>> book = load_ladders(Path(__file__).parents[1] / "configs" / "ladders")
+>>> gauge = StationSpec("R1", "", Kind.RAIN, "d1", 39.9, 116.4, interval_s=300.0)
+>>> [type(d).__name__ for d in build_detectors(gauge, book.for_station(gauge))]
+['RainDetector', 'SilenceDetector']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from detectors.base import Detector
+from detectors.level import LadderDetector
+from detectors.rain import RainDetector
+from detectors.seismic import IntensityDetector
+from detectors.silence import SilenceDetector
+from yujing.contracts import ConfigError, Hazard
+
+if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detectors.ladder
+    from yujing.config.ladders import RuleSpec
+    from yujing.config.stations import StationSpec
+
+__all__ = ["DETECTOR_CLASSES", "REGISTRY", "build_detectors"]
+
+
+REGISTRY: dict[tuple[Hazard, str], type[RainDetector | LadderDetector | IntensityDetector]] = {
+    (Hazard.RAINSTORM, "rainstorm"): RainDetector,
+    (Hazard.RAINSTORM, "short_heavy_rain"): RainDetector,
+    (Hazard.FLOOD, "level"): LadderDetector,
+    (Hazard.PONDING, "depth"): LadderDetector,
+    (Hazard.GAS_LEAK, "ch4"): LadderDetector,
+    (Hazard.TOXIC_GAS, "nh3"): LadderDetector,
+    (Hazard.TOXIC_GAS, "cl2"): LadderDetector,
+    (Hazard.TOXIC_GAS, "h2s"): LadderDetector,
+    (Hazard.TANK, "tank_pressure"): LadderDetector,
+    (Hazard.TANK, "tank_temperature"): LadderDetector,
+    (Hazard.EARTHQUAKE, "intensity"): IntensityDetector,
+}
+
+# every class build_detectors can return (the contract suite runs over all of them)
+DETECTOR_CLASSES: tuple[type[Detector], ...] = (
+    RainDetector,
+    LadderDetector,
+    IntensityDetector,
+    SilenceDetector,
+)
+
+
+def build_detectors(station: StationSpec, rules: Sequence[RuleSpec]) -> list[Detector]:
+    """The detectors of one station, in a stable order; ConfigError for an unserved rule."""
+    groups: dict[type, list[RuleSpec]] = {}
+    for spec in rules:
+        cls = REGISTRY.get((spec.hazard, spec.rule))
+        if cls is None:
+            raise ConfigError(
+                f"station {station.id}: no detector serves rule {spec.rule!r} of hazard "
+                f"{spec.hazard.value!r} (known: "
+                + ", ".join(f"{h.value}/{r}" for h, r in REGISTRY)
+                + ")"
+            )
+        groups.setdefault(cls, []).append(spec)
+    order = list(dict.fromkeys(REGISTRY.values()))
+    detectors: list[Detector] = [cls(station, groups[cls]) for cls in order if cls in groups]
+    detectors.append(SilenceDetector(station, rules))
+    return detectors

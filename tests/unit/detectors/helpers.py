@@ -1,0 +1,108 @@
+"""Builders for detector tests: stations, readings and packets on the project's real ladders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from detectors.base import Detector
+from yujing.config import LadderBook, load_ladders
+from yujing.config.ladders import RuleSpec
+from yujing.config.stations import StationSpec
+from yujing.contracts import Finding, Grade, Kind, Reading, Waveform
+
+REPO = Path(__file__).resolve().parents[3]
+BOOK: LadderBook = load_ladders(REPO / "configs" / "ladders")
+DISTRICT = "d1"
+
+RIVER_PARAMS = {"warning_level_m": 10.0, "guaranteed_level_m": 11.5, "record_level_m": 12.3}
+TANK_PARAMS = {
+    "pressure_high_kpa": 300.0,
+    "pressure_highhigh_kpa": 350.0,
+    "temp_high_c": 50.0,
+    "temp_highhigh_c": 60.0,
+}
+
+
+def station(
+    kind: Kind,
+    station_id: str = "S1",
+    *,
+    interval_s: float = 60.0,
+    thresholds: dict[str, dict[Grade, float]] | None = None,
+    **params: float | str,
+) -> StationSpec:
+    if kind is Kind.WATER_LEVEL:
+        params = {**RIVER_PARAMS, **params}
+    if kind is Kind.CHEM:
+        params = {**TANK_PARAMS, **params}
+    return StationSpec(
+        station_id,
+        "",
+        kind,
+        DISTRICT,
+        39.9,
+        116.4,
+        interval_s,
+        thresholds=thresholds or {},
+        params=params,
+    )
+
+
+def rules(spec: StationSpec) -> list[RuleSpec]:
+    """The station's rules from ``configs/ladders``, resolved as the runtime does."""
+    return BOOK.for_station(spec)
+
+
+def reading(spec: StationSpec, ts: float, seq: int, **values: float) -> Reading:
+    return Reading(spec.id, spec.kind, spec.district, ts, seq, values)
+
+
+def packet(
+    spec: StationSpec,
+    channel: str,
+    t0: float,
+    samples: Sequence[float] | npt.NDArray[np.float64],
+    seq: int,
+    sr_hz: float = 100.0,
+) -> Reading:
+    array = np.array(samples, dtype=np.float64)
+    return Reading(
+        spec.id, spec.kind, spec.district, t0, seq, {}, waveform=Waveform(channel, sr_hz, t0, array)
+    )
+
+
+def feed(detector: Detector, readings: Iterable[Reading]) -> list[Finding]:
+    out: list[Finding] = []
+    for r in readings:
+        out.extend(detector.update(r))
+    return out
+
+
+Event = tuple[str, Any]  # ("r", Reading) or ("t", now)
+
+
+def play(detector: Detector, events: Iterable[Event]) -> list[Finding]:
+    out: list[Finding] = []
+    for what, item in events:
+        out.extend(detector.update(item) if what == "r" else detector.advance(item))
+    return out
+
+
+def changes(findings: Iterable[Finding], rule: str | None = None) -> list[tuple[Any, ...]]:
+    """(ts, rule, grade, value, threshold) per finding, values rounded for stable comparison."""
+    return [
+        (
+            round(f.ts, 6),
+            f.rule,
+            f.grade.value,
+            None if f.value is None else round(f.value, 6),
+            f.threshold,
+        )
+        for f in findings
+        if rule is None or f.rule == rule
+    ]

@@ -1,0 +1,249 @@
+"""Rain windows and the rainstorm ladders on hyetographs whose totals are worked out by hand."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from detectors import RainDetector, SilenceDetector
+from detectors.rain import RAIN_WINDOWS_S, UM_PER_MM, RainWindows
+from tests.unit.detectors.helpers import Event, changes, feed, play, reading, rules, station
+from yujing.config.stations import StationSpec
+from yujing.contracts import Finding, Grade, Kind, Reading
+
+GAUGE = station(Kind.RAIN, "R1", interval_s=300.0)
+STEP_S = 300.0  # a report every 5 min; each carries the rain since the previous one
+
+
+def gauge(spec: StationSpec = GAUGE) -> RainDetector:
+    return RainDetector(spec, rules(spec))
+
+
+def hyetograph(increments_mm: list[float], spec: StationSpec = GAUGE) -> list[Reading]:
+    """Reading i (1-based) at ts = 300 i carries increments_mm[i - 1]."""
+    return [reading(spec, STEP_S * i, i, rain_mm=mm) for i, mm in enumerate(increments_mm, start=1)]
+
+
+# A summer storm: 1 mm/5 min for 1 h, 3 mm/5 min for 1 h, 6 mm/5 min for 30 min, 0.5 mm/5 min
+# for 1.5 h, then dry. Cumulative: 12, 48, 84, 93 mm.
+STORM = [1.0] * 12 + [3.0] * 12 + [6.0] * 6 + [0.5] * 18 + [0.0] * 152
+
+
+def test_windows_sum_exactly_what_the_definition_says() -> None:
+    rng = random.Random(7)
+    rows = [
+        (rng.choice([60.0, 300.0, 3600.0]) * rng.randint(0, 200), rng.randint(0, 5000))
+        for _ in range(400)
+    ]
+    windows = RainWindows()
+    for ts, um in rows:  # arbitrary order, equal times allowed
+        windows.add(ts, um)
+    for at in (0.0, 3600.0, 50_000.0, 400_000.0, 720_000.0):
+        for quantity, width in RAIN_WINDOWS_S.items():
+            expected = sum(um for ts, um in rows if at - width < ts <= at) / UM_PER_MM
+            assert windows.totals(at)[quantity] == expected
+
+
+def test_pruning_keeps_totals_and_snapshot_round_trips() -> None:
+    windows = RainWindows()
+    for i in range(100):
+        windows.add(i * 3600.0, 1000)
+    before = windows.totals(99 * 3600.0)
+    windows.prune(99 * 3600.0 - 24 * 3600.0)
+    assert len(windows) == 24
+    assert (
+        windows.totals(99 * 3600.0)
+        == before
+        == {
+            "rain_1h_mm": 1.0,
+            "rain_3h_mm": 3.0,
+            "rain_6h_mm": 6.0,
+            "rain_12h_mm": 12.0,
+            "rain_24h_mm": 24.0,
+        }
+    )
+    again = RainWindows.from_json(windows.to_json())
+    assert again.totals(99 * 3600.0) == before
+
+
+def test_storm_gives_the_hand_computed_findings() -> None:
+    findings = feed(gauge(), hyetograph(STORM))
+    assert changes(findings) == [
+        (300.0, "rainstorm", "none", 1.0, None),  # first reading: unknown → none
+        (300.0, "short_heavy_rain", "none", 1.0, None),
+        (4800.0, "short_heavy_rain", "blue", 20.0, 20.0),  # 8×1 + 4×3
+        (7500.0, "rainstorm", "orange", 54.0, 50.0),  # 3 h total 54 mm
+        (8700.0, "short_heavy_rain", "orange", 51.0, 50.0),  # 7×3 + 5×6
+        # 1 h total 54, 51.5, 49, 46.5: inside the 5 mm band, orange holds; 44 at 10200 s
+        # starts the 1800 s dwell; at 12000 s the hour holds 17 mm → straight to none
+        (12000.0, "short_heavy_rain", "none", 17.0, None),
+        # 3 h total falls below 45 at 18300 s (39 mm); after 3600 s the 6 h total is 92 mm
+        (21900.0, "rainstorm", "yellow", 92.0, 50.0),
+        (32700.0, "rainstorm", "blue", 93.0, 50.0),  # 6 h below 45 since 29100 s; 12 h 93
+        (54300.0, "rainstorm", "none", 5.5, None),  # 12 h below 45 since 50700 s
+    ]
+    by_rule = {(f.rule, f.grade): f for f in findings}
+    orange = by_rule[("rainstorm", Grade.ORANGE)]
+    assert orange.quantity == "rain_3h_mm"
+    assert orange.message == "3 h rain 54.0 mm ≥ 50 mm (orange)"
+    assert orange.evidence["window_s"] == 3 * 3600.0
+    assert orange.evidence["totals_mm"]["rain_12h_mm"] == 54.0
+    assert (orange.area, orange.station, orange.district) == ("R1", "R1", "d1")
+    assert orange.source_ts == 7500.0
+    yellow = by_rule[("rainstorm", Grade.YELLOW)]
+    assert yellow.quantity == "rain_6h_mm"
+    assert yellow.message == "6 h rain 92.0 mm ≥ 50 mm (yellow, down from orange)"
+    cleared = by_rule[("rainstorm", Grade.NONE)]
+    assert cleared.quantity == "rain_12h_mm"
+    assert cleared.message == "12 h rain 5.5 mm < 45 mm for 3600 s (none, was blue)"
+
+
+# Long light rain, then heavier: the rainstorm signal climbs every rung in turn.
+CLIMB = [0.4] * 125 + [1.0] * 36 + [3.0] * 32
+
+
+def test_rainstorm_climbs_blue_yellow_orange_red_one_finding_per_change() -> None:
+    findings = feed(gauge(), hyetograph(CLIMB))
+    assert changes(findings, "rainstorm") == [
+        (300.0, "rainstorm", "none", 0.4, None),
+        (125 * STEP_S, "rainstorm", "blue", 50.0, 50.0),  # 12 h = 125 × 0.4
+        (161 * STEP_S, "rainstorm", "yellow", 50.4, 50.0),  # 6 h = 36 × 0.4 + 36 × 1
+        (168 * STEP_S, "rainstorm", "orange", 50.0, 50.0),  # 3 h = 29 × 1 + 7 × 3
+        (193 * STEP_S, "rainstorm", "red", 100.0, 100.0),  # 3 h = 4 × 1 + 32 × 3
+    ]
+    assert [f.quantity for f in findings if f.rule == "rainstorm"] == [
+        "rain_3h_mm",
+        "rain_12h_mm",
+        "rain_6h_mm",
+        "rain_3h_mm",
+        "rain_3h_mm",
+    ]
+
+
+def test_dwell_interrupted_by_rain_keeps_the_grade() -> None:
+    # 1 h total: 24 mm (blue), then below 18 for 25 min, back above 18, below again for 30 min
+    increments = [2.0] * 12 + [0.0] * 5 + [12.0] + [0.0] * 12
+    findings = feed(gauge(), hyetograph(increments))
+    assert changes(findings, "short_heavy_rain") == [
+        (300.0, "short_heavy_rain", "none", 2.0, None),
+        (3000.0, "short_heavy_rain", "blue", 20.0, 20.0),
+        # 16 mm at 4800 s starts the 1800 s dwell; 12 mm more at 5400 s (24 mm) ends it; 16 mm
+        # at 6600 s starts it again; at 8400 s the hour holds only the 12 mm → none
+        (8400.0, "short_heavy_rain", "none", 12.0, None),
+    ]
+
+
+def test_windows_expire_in_advance_and_step_down_follows_the_dwell() -> None:
+    # a gauge that reports only when it tips: silence must not cut in (factor 100)
+    spec = station(Kind.RAIN, "R2", interval_s=300.0, silence_factor=100.0)
+    detector = gauge(spec)
+    out = feed(
+        detector, [reading(spec, 600.0, 1, rain_mm=30.0), reading(spec, 1200.0, 2, rain_mm=30.0)]
+    )
+    assert changes(out) == [
+        (600.0, "rainstorm", "none", 30.0, None),
+        (600.0, "short_heavy_rain", "blue", 30.0, 20.0),
+        (1200.0, "rainstorm", "orange", 60.0, 50.0),
+        (1200.0, "short_heavy_rain", "orange", 60.0, 50.0),
+    ]
+    ticks: list[Finding] = []
+    for now in range(1260, 30_000, 60):
+        ticks.extend(detector.advance(float(now)))
+    # the 600 s report leaves the hour at 4200 s (window (t-1h, t]): 30 mm < 45 starts the dwell;
+    # at 6000 s the hour is empty → none. The 3 h total drops to 30 at 11400 s; 3600 s later the
+    # 6 h total (60 mm) still holds yellow; likewise 6 h → 12 h (blue) at 22200 + 3600 s.
+    assert changes(ticks) == [
+        (6000.0, "short_heavy_rain", "none", 0.0, None),
+        (15000.0, "rainstorm", "yellow", 60.0, 50.0),
+        (25800.0, "rainstorm", "blue", 60.0, 50.0),
+    ]
+    assert all(f.source_ts is None for f in ticks)  # time-driven, no reading behind them
+
+
+def test_a_shuffled_burst_gives_exactly_the_in_order_findings() -> None:
+    readings = hyetograph(CLIMB + STORM)
+    expected = feed(gauge(), readings)
+    rng = random.Random(3)
+    for block in (12, 36, len(readings)):  # shuffled within 1 h, 3 h, everything
+        shuffled = [readings[0]]
+        rest = readings[1:]
+        for i in range(0, len(rest), block):
+            part = rest[i : i + block]
+            rng.shuffle(part)
+            shuffled.extend(part)
+        assert feed(gauge(), shuffled) == expected
+
+
+def _outage(upload_order: list[int]) -> tuple[list[Finding], list[Finding]]:
+    """A gauge reports live for 2 h, buffers 1 h offline (the storm's peak), then uploads the
+    buffer in ``upload_order`` in one batch and goes on live. The runtime ticks every 60 s."""
+    readings = hyetograph(STORM)
+    live_before = readings[:24]
+    buffered = readings[24:36]
+    live_after = readings[36:60]
+    events: list[Event] = []
+    for r in live_before:
+        events += [("r", r), ("t", r.ts + 30.0), ("t", r.ts + 90.0)]
+    for now in range(int(live_before[-1].ts) + 120, int(buffered[-1].ts) + 1, 60):
+        events.append(("t", float(now)))
+    events += [("r", buffered[i]) for i in upload_order]
+    for r in live_after:
+        events += [("r", r), ("t", r.ts + 30.0), ("t", r.ts + 90.0)]
+    detector = gauge()
+    watch = SilenceDetector(GAUGE, rules(GAUGE))
+    return play(detector, events), play(watch, events)
+
+
+def test_an_hour_late_shuffled_upload_equals_the_in_order_upload() -> None:
+    order = list(range(12))
+    in_order, watch_in_order = _outage(order)
+    random.Random(5).shuffle(order)
+    shuffled, watch_shuffled = _outage(order)
+    assert shuffled == in_order
+    assert watch_shuffled == watch_in_order
+    # while offline the rules are unknown, never none; the sensor finding says why
+    assert [(f.rule, f.grade) for f in in_order if f.grade is Grade.UNKNOWN] == [
+        ("rainstorm", Grade.UNKNOWN),
+        ("short_heavy_rain", Grade.UNKNOWN),
+    ]
+    assert [f.grade for f in watch_in_order] == [Grade.BLUE, Grade.NONE]
+    # the buffered hour crossed orange for both rules: published once data is back
+    after = [f for f in in_order if f.ts >= 24 * STEP_S and f.grade is not Grade.UNKNOWN]
+    assert {(f.rule, f.grade) for f in after} >= {
+        ("rainstorm", Grade.ORANGE),
+        ("short_heavy_rain", Grade.ORANGE),
+    }
+
+
+def test_a_reading_late_after_a_tick_can_only_raise_at_the_current_time() -> None:
+    detector = gauge()
+    readings = hyetograph([5.0] * 6)
+    out = feed(detector, readings[:2] + readings[3:])  # seq 3 missing: 4..6 wait
+    assert changes(out) == [
+        (300.0, "rainstorm", "none", 5.0, None),
+        (300.0, "short_heavy_rain", "none", 5.0, None),
+    ]
+    out = detector.advance(1810.0)  # the tick releases 4..6 in order (then evaluates at 1810 s)
+    assert changes(out) == [(1500.0, "short_heavy_rain", "blue", 20.0, 20.0)]
+    big = reading(GAUGE, 900.0, 3, rain_mm=40.0)  # seq 3 arrives: 65 mm in the hour at 1810 s
+    late = detector.update(big)
+    assert changes(late) == [
+        (1810.0, "rainstorm", "orange", 65.0, 50.0),
+        (1810.0, "short_heavy_rain", "orange", 65.0, 50.0),
+    ]
+    assert all(f.source_ts == 900.0 and f.evidence["late"] for f in late)
+    # a late zero changes no total: nothing
+    assert detector.update(reading(GAUGE, 899.0, 0, rain_mm=0.0)) == []
+
+
+@pytest.mark.parametrize("bad", ["rain_2h_mm", "level_m"])
+def test_a_rain_rule_reading_an_unknown_window_is_a_config_error(bad: str) -> None:
+    from dataclasses import replace
+
+    from yujing.contracts import ConfigError
+
+    spec = rules(GAUGE)[0]
+    broken = replace(spec, ladder=replace(spec.ladder, quantity=bad))
+    with pytest.raises(ConfigError, match=bad):
+        RainDetector(GAUGE, [broken])
