@@ -99,7 +99,17 @@ class LadderBook:
     def for_station(self, station: StationSpec) -> list[RuleSpec]:
         """The rules for a station's kind, with station-relative rungs resolved and the
         station's explicit threshold overrides applied (in that order)."""
-        return [resolve_for_station(spec, station) for spec in self.for_kind(station.kind)]
+        specs = self.for_kind(station.kind)
+        if station.rules is not None:
+            known = {spec.rule for spec in specs}
+            unknown = sorted(set(station.rules) - known)
+            if unknown:
+                raise ConfigError(
+                    f"station {station.id}: rules {unknown} are not defined for kind "
+                    f"{station.kind.value!r} (known: {sorted(known)})"
+                )
+            specs = [spec for spec in specs if spec.rule in station.rules]
+        return [resolve_for_station(spec, station) for spec in specs]
 
 
 def resolve_for_station(spec: RuleSpec, station: StationSpec) -> RuleSpec:

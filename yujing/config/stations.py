@@ -31,6 +31,9 @@ class _StationModel(BaseModel):
     params: dict[str, float | str] = Field(default_factory=dict)
     area: str | None = None
     neighbours: list[str] = Field(default_factory=list)
+    rules: list[str] | None = Field(
+        default=None, description="only these rules of the kind apply (default: all)"
+    )
 
     @field_validator("thresholds")
     @classmethod
@@ -65,6 +68,7 @@ class StationSpec:
     params: Mapping[str, float | str] = field(default_factory=dict)
     area: str | None = None
     neighbours: tuple[str, ...] = ()
+    rules: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,7 @@ def _freeze(model: _StationModel) -> StationSpec:
     )
     data["params"] = MappingProxyType(dict(model.params))
     data["neighbours"] = tuple(model.neighbours)
+    data["rules"] = tuple(model.rules) if model.rules is not None else None
     return StationSpec(**data)
 
 
