@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -87,8 +88,10 @@ def start_mosquitto(
     data_dir.mkdir(parents=True, exist_ok=True)
     conf = data_dir / "mosquitto.conf"
     log_path = data_dir / "mosquitto.log"
+    # as root, mosquitto drops to user "mosquitto", which cannot write our data_dir
+    run_as = "user root\n" if os.geteuid() == 0 else ""
     conf.write_text(
-        f"listener {port} {host}\n"
+        run_as + f"listener {port} {host}\n"
         "allow_anonymous true\n"
         f"persistence {'true' if persistence else 'false'}\n"
         f"persistence_location {data_dir}/\n"

@@ -1,0 +1,92 @@
+"""The sensor simulator: deterministic bytes, any windowing, wire format, order, seq, speed."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+
+from simulators import Scenario, SensorSimulator
+from simulators.generator import SimMessage
+from tests.unit.simulators.helpers import START, check_wire
+from yujing.config import QuantityLimits, Registry
+from yujing.contracts import Kind
+
+
+def test_same_seed_gives_the_same_bytes(registry: Registry, scenario: Scenario) -> None:
+    window = (START + 295.0, START + 315.0)  # gas, chem, ponding events and the P/S waves
+    one = SensorSimulator(registry, scenario, 7, START).messages(*window)
+    two = SensorSimulator(registry, scenario, 7, START).messages(*window)
+    other = SensorSimulator(registry, scenario, 8, START).messages(*window)
+    assert one == two
+    assert one != other
+
+
+def test_windows_join_to_the_same_messages(simulator: SensorSimulator) -> None:
+    whole = simulator.messages(START - 100.0, START + 40.0)
+    cuts = [START - 100.0, START - 37.123, START + 0.0005, START + 3.3, START + 40.0]
+    parts = [m for a, b in zip(cuts, cuts[1:], strict=False) for m in simulator.messages(a, b)]
+    assert parts == whole
+    assert simulator.messages(START + 5.0, START + 5.0) == []
+
+
+def test_every_message_fits_the_wire_format_and_limits(
+    demo_messages: list[SimMessage], registry: Registry, limits: QuantityLimits
+) -> None:
+    for message in demo_messages:
+        body = check_wire(message.topic, message.payload, registry, limits)
+        assert body["ts"] == round(message.ts * 1000) and body["seq"] == message.seq
+
+
+def test_messages_come_in_event_time_order(demo_messages: list[SimMessage]) -> None:
+    times = [m.ts for m in demo_messages]
+    assert times == sorted(times)
+
+
+def test_seq_counts_from_zero_without_gaps_per_station(
+    demo_messages: list[SimMessage], registry: Registry
+) -> None:
+    seqs: dict[str, list[int]] = defaultdict(list)
+    for message in demo_messages:
+        seqs[message.station].append(message.seq)
+    assert set(seqs) == set(registry.stations)
+    for station, numbers in seqs.items():
+        assert numbers == list(range(len(numbers))), station
+
+
+def test_rain_gauges_publish_three_hours_of_history_the_others_start_at_zero(
+    demo_messages: list[SimMessage], registry: Registry
+) -> None:
+    first: dict[str, float] = {}
+    for message in demo_messages:
+        first.setdefault(message.station, message.ts)
+    for spec in registry:
+        offset = first[spec.id] - START
+        if spec.kind is Kind.RAIN:
+            assert -10800.0 <= offset < -10800.0 + spec.interval_s
+        else:
+            assert 0.0 <= offset < spec.interval_s
+
+
+def test_seismic_packets_are_one_second_of_three_channels(
+    simulator: SensorSimulator, registry: Registry
+) -> None:
+    packets = [m for m in simulator.stream(START, START + 2.0) if m.kind is Kind.SEISMIC]
+    assert len(packets) == 2 * 3 * len(registry.of_kind(Kind.SEISMIC))
+    bodies = [json.loads(m.payload) for m in packets if m.station == "HD-SM-007"]
+    assert [(b["channel"], b["seq"], b["t0"]) for b in bodies] == [
+        ("HNZ", 0, 1_784_613_600_000),
+        ("HNN", 1, 1_784_613_600_000),
+        ("HNE", 2, 1_784_613_600_000),
+        ("HNZ", 3, 1_784_613_601_000),
+        ("HNN", 4, 1_784_613_601_000),
+        ("HNE", 5, 1_784_613_601_000),
+    ]
+
+
+def test_generation_is_cheap(simulator: SensorSimulator) -> None:
+    began = time.perf_counter()
+    messages = simulator.messages(START + 1000.0, START + 1060.0)
+    elapsed = time.perf_counter() - began
+    assert len(messages) > 60 * 60  # ~69 messages per scenario second
+    assert elapsed < 2.0, elapsed  # 60 s of scenario = 6 wall s at ×10; typically ~0.15 s
