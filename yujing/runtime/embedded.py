@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import queue
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -142,13 +141,13 @@ class EmbeddedRuntime:
     async def _loop(self, stop: asyncio.Event, dispatcher: Dispatcher) -> None:
         assert self.source is not None
         loop = asyncio.get_running_loop()
-        inbox = self.source.messages
+        source = self.source
         batch_max = self.settings.ingest.batch_max
         last_tick = last_snapshot = time.monotonic()
         while not stop.is_set():
             if self.source.connected.is_set():
                 self.connected.set()
-            raw = await loop.run_in_executor(None, _take, inbox, batch_max, 0.05)
+            raw = await loop.run_in_executor(None, source.get_batch, batch_max, 0.05)
             if raw:
                 started = time.perf_counter()
                 batch = [RawMessage(m.topic, m.payload, m.received) for m in raw]
@@ -157,7 +156,7 @@ class EmbeddedRuntime:
                 self.source.ack(raw)
                 self.processed += len(raw)
                 self.metrics.batch_seconds.observe(time.perf_counter() - started)
-            self.metrics.queue_depth.labels("ingest").set(inbox.qsize())
+            self.metrics.queue_depth.labels("ingest").set(source.messages.qsize())
             wall = time.monotonic()
             if wall - last_tick >= self.settings.tick_s:
                 last_tick = wall
@@ -191,19 +190,4 @@ class EmbeddedRuntime:
 
     def _save(self) -> None:
         atomic_write_json(self.snapshot_path, self.pipeline.snapshot())
-
-
-def _take(inbox: queue.Queue[Any], limit: int, wait_s: float) -> list[Any]:
-    """Block up to ``wait_s`` for one item, then drain up to ``limit`` without waiting."""
-    try:
-        first = inbox.get(timeout=wait_s)
-    except queue.Empty:
-        return []
-    items = [first]
-    while len(items) < limit:
-        try:
-            items.append(inbox.get_nowait())
-        except queue.Empty:
-            break
-    return items
 

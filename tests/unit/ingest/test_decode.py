@@ -1,0 +1,120 @@
+"""Good messages of every kind decode to exactly the expected Reading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ingest import EXAMPLES, Decoder
+from ingest.decode import SEISMIC_QUANTITY
+from tests.unit.ingest.helpers import NOW, STATIONS, payload
+from yujing.config import QuantityLimits, Registry
+from yujing.contracts import ConfigError, Kind, Reading
+
+T = 1_784_613_900.0  # 2026-07-21T06:05:00Z
+
+EXPECTED = {
+    Kind.RAIN: Reading("HD-R01", Kind.RAIN, "haidian", T, 1042, {"rain_mm": 2.5}, received=NOW),
+    Kind.WATER_LEVEL: Reading(
+        "HD-W01", Kind.WATER_LEVEL, "haidian", T, 77,
+        {"level_m": 41.37, "flow_m3s": 212.0}, quality="ok", received=NOW,
+    ),
+    Kind.PONDING: Reading(
+        "HD-P01", Kind.PONDING, "haidian", T, 9, {"depth_cm": 18.0}, received=NOW
+    ),
+    Kind.GAS: Reading(
+        "CY-G01", Kind.GAS, "chaoyang", T + 0.25, 310,
+        {"ch4_pct_lel": 12.5, "pressure_kpa": 101.2}, received=NOW,
+    ),
+    Kind.CHEM: Reading(
+        "CY-C01", Kind.CHEM, "chaoyang", T, 5,
+        {"nh3_ppm": 3.0, "h2s_ppm": 0.4, "temp_c": 24.5}, received=NOW,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_plain_examples_decode_exactly(decoder: Decoder, kind: Kind) -> None:
+    topic, body = EXAMPLES[kind]
+    reading = decoder.decode(topic, payload(body), NOW)
+    assert reading == EXPECTED[kind]
+    assert all(type(v) is float for v in reading.values.values())
+
+
+def test_seismic_example_decodes_to_a_waveform(decoder: Decoder) -> None:
+    topic, body = EXAMPLES[Kind.SEISMIC]
+    reading = decoder.decode(topic, payload(body), NOW, received=NOW + 0.5)
+    assert (reading.station, reading.kind, reading.district) == ("FS-S01", Kind.SEISMIC, "fangshan")
+    assert (reading.ts, reading.seq, reading.values, reading.quality) == (T, 88120, {}, None)
+    assert reading.received == NOW + 0.5
+    waveform = reading.waveform
+    assert waveform is not None
+    assert (waveform.channel, waveform.sr_hz, waveform.t0) == ("HNZ", 100.0, T)
+    assert waveform.samples.dtype == np.float64
+    np.testing.assert_array_equal(waveform.samples, [0.0012, -0.0031, 0.0020, 0.0004])
+    assert not waveform.samples.flags.writeable
+    assert waveform.end == T + 0.04
+
+
+def test_seismic_ts_differs_from_t0_when_given(decoder: Decoder) -> None:
+    topic, body = EXAMPLES[Kind.SEISMIC]
+    body = {**body, "ts": 1_784_613_901_000, "quality": "ok"}
+    reading = decoder.decode(topic, payload(body), NOW)
+    assert reading.ts == T + 1
+    assert reading.waveform is not None and reading.waveform.t0 == T
+    assert reading.quality == "ok"
+
+
+def test_seismic_null_ts_means_t0_and_int_samples_become_floats(decoder: Decoder) -> None:
+    topic, body = EXAMPLES[Kind.SEISMIC]
+    reading = decoder.decode(topic, payload({**body, "ts": None, "samples": [0, 1, -2]}), NOW)
+    assert reading.ts == T
+    assert reading.waveform is not None
+    np.testing.assert_array_equal(reading.waveform.samples, [0.0, 1.0, -2.0])
+
+
+@pytest.mark.parametrize(
+    ("ts", "expected"),
+    [
+        ("2026-07-21T14:05:00+08:00", T),
+        ("2026-07-21T06:05:00Z", T),
+        ("2026-07-21t06:05:00z", T),
+        ("2026-07-21 06:05:00.125Z", T + 0.125),
+        ("2026-07-21T06:04:59.999999999-00:00", T - 0.000001),
+        (1_784_613_900_123, T + 0.123),
+    ],
+)
+def test_timestamp_forms(decoder: Decoder, ts: object, expected: float) -> None:
+    body = {"station": "HD-R01", "ts": ts, "seq": 1, "values": {"rain_mm": 0}}
+    reading = decoder.decode("yujing/v1/haidian/rain/HD-R01", payload(body), NOW)
+    assert reading.ts == pytest.approx(expected, abs=1e-6)
+
+
+def test_unknown_quantities_are_dropped_when_a_known_one_remains(decoder: Decoder) -> None:
+    body = {"station": "HD-R01", "ts": 1_784_613_900_000, "seq": 3,
+            "values": {"rain_mm": 1, "battery_v": 3.6, "rain_mm_total": -5}}  # fmt: skip
+    reading = decoder.decode("yujing/v1/haidian/rain/HD-R01", payload(body), NOW)
+    assert reading.values == {"rain_mm": 1.0}
+
+
+def test_received_defaults_to_now(decoder: Decoder) -> None:
+    topic, body = EXAMPLES[Kind.RAIN]
+    assert decoder.decode(topic, payload(body), NOW).received == NOW
+    body = {**body, "seq": 1043}
+    assert decoder.decode(topic, payload(body), NOW, received=123.0).received == 123.0
+
+
+def test_custom_prefix(registry: Registry, limits: QuantityLimits) -> None:
+    decoder = Decoder(registry, limits, prefix="city/v1")
+    _, body = EXAMPLES[Kind.RAIN]
+    assert decoder.decode("city/v1/haidian/rain/HD-R01", payload(body), NOW).seq == 1042
+
+
+def test_a_kind_without_limits_is_a_config_error(limits: QuantityLimits) -> None:
+    empty = QuantityLimits({Kind.RAIN: limits.for_kind(Kind.RAIN)})
+    with pytest.raises(ConfigError, match="no limits for kind water_level"):
+        Decoder(Registry.from_specs(STATIONS), empty)
+    seismic = QuantityLimits({**limits.limits, Kind.SEISMIC: {"velocity_ms": limits.for_kind(
+        Kind.SEISMIC)[SEISMIC_QUANTITY]}})  # fmt: skip
+    with pytest.raises(ConfigError, match="kind seismic needs 'accel_ms2' limits"):
+        Decoder(Registry.from_specs(STATIONS), seismic)
