@@ -201,7 +201,8 @@ BAD: list[tuple[str, bytes | str, str]] = [
     ),
     (
         "yujing/v1/d2/gas/G1",
-        {"station": "G1", "seq": 1, "values": {"ch4_pct_lel": 12}},
+        # the exact retransmission of seq 1 (same event time, t - 30)
+        {"station": "G1", "seq": 1, "values": {"ch4_pct_lel": 12}, "ts_offset": -20},
         "duplicate",
     ),
     ("bad/topic", {"station": "G1"}, "bad_topic"),
