@@ -205,7 +205,8 @@ BAD: list[tuple[str, bytes | str, str]] = [
         {"station": "G1", "seq": 1, "values": {"ch4_pct_lel": 12}, "ts_offset": -20},
         "duplicate",
     ),
-    ("bad/topic", {"station": "G1"}, "bad_topic"),
+    ("yujing/v1/d2/snow/G1", {"station": "G1", "seq": 94, "values": {"ch4_pct_lel": 1}},
+     "bad_topic"),
 ]
 
 
