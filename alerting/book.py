@@ -1,36 +1,38 @@
 """The alert book: one alert per (area, hazard, rule), and a notice for every transition.
 
-The detectors' ladders already applied hysteresis and dwell, so the book trusts each finding's
-grade and only turns grade changes into lifecycle transitions (Kapacitor's state-changes-only,
-STYLE §5). Each key has exactly one source of findings (its detector), applied in arrival order.
+Three grades per alert, each a stage of the decision:
 
-=================  ====================  ==================================================
-finding grade      alert for the key     result
-=================  ====================  ==================================================
-blue..red          none                  FIRED, version = last version of the key + 1
-higher             firing at a grade     UPGRADED
-lower warning      firing at a grade     DOWNGRADED
-same               firing at that grade  nothing (no duplicate notice); ``last_ts`` moves
-none               firing                RESOLVED; the key is free again
-unknown            firing                nothing sent; the alert keeps its grade and is
-                                         marked blind (:meth:`AlertBook.blind_since`)
-none / unknown     none                  nothing
-=================  ====================  ==================================================
+``observed``
+    the grade of the newest finding (``unknown`` is never observed: it marks the alert blind);
+``effective``
+    what the book believes: up at once; down only after ``down dwell`` seconds of the runtime's
+    ``now`` during which the findings stayed lower (area and grouped alerts, where no detector
+    ladder dwelled; a station alert's ladder already applied hysteresis and dwell, so its dwell
+    here is 0 by default). While blind, a pending step down waits;
+``notified``
+    what receivers were told (:attr:`Alert.grade`). It follows ``effective`` through
+    :func:`decide`, which holds a step down while the alert flaps (:mod:`alerting.flapping`).
 
-Why ``unknown`` sends nothing: "we cannot see" is never a clear (DESIGN §3), so the alert stays
-at its grade and cannot step down until the detector sees again. The loss of sight itself is the
-sensor-health hazard's alert (``Hazard.SENSOR``), so a second notice here would page twice for
-one fault; and the contract has no reason for it (``REMINDER`` is kept for repeat reminders). The
-mark is kept so that views, escalation and a later notice reason can use it.
+:func:`decide` is the pure dedup decision, in the spirit of Alertmanager's ``needsUpdate``:
 
-Versions count transitions per key and never restart, even after a resolve: the idempotency key
-``"{key}#{version}"`` must never be reused, or receivers would drop a new alert as a duplicate.
+=====================  ======================  ==========================================
+notified → effective   flapping                result
+=====================  ======================  ==========================================
+same grade             any                     nothing (no duplicate notice)
+none → warning         any                     FIRED (version = last version + 1)
+up                     any                     UPGRADED (news even to whoever acknowledged)
+down to a warning      no                      DOWNGRADED
+down to none           no                      RESOLVED (the key is free again)
+down                   yes                     held: SuppressedReason.FLAPPING
+=====================  ======================  ==========================================
 
-Drills live beside real alerts: a drill finding only ever touches the drill alert of its key, so
-an exercise can neither raise nor clear a real alert. Both share the key's version counter, so
-idempotency keys stay unique.
+Time-driven transitions (a dwell that ran out, flapping that calmed down) come out of
+:meth:`AlertBook.advance`. Acknowledgement, escalation and reminders are transitions too: each
+takes a new version, so ``(alert key, version)`` names exactly one notice, ever. Versions count
+per key and never restart, even after a resolve; drills share the key's counter but live in a
+slot of their own, so an exercise can neither raise nor clear a real alert.
 
-Walk-through (a flood level rule):
+Walk-through (a flood level rule of one station; no dwell, it is the ladder's job):
 
 >>> from yujing.contracts import AlertKey, Finding, Grade, Hazard
 >>> book = AlertBook()
@@ -39,29 +41,33 @@ Walk-through (a flood level rule):
 ...                    threshold=4.5, quantity="level_m", station="S003")
 >>> def show(notices):
 ...     return [(n.reason.value, n.previous_grade.value, n.grade.value, n.version) for n in notices]
->>> show(book.apply(level(Grade.YELLOW, 10.0)))
+>>> show(book.apply(level(Grade.YELLOW, 10.0), now=10.0))
 [('fired', 'none', 'yellow', 1)]
->>> show(book.apply(level(Grade.YELLOW, 20.0)))     # same grade: no duplicate
+>>> show(book.apply(level(Grade.YELLOW, 20.0), now=20.0))     # same grade: no duplicate
 []
->>> show(book.apply(level(Grade.RED, 30.0)))
+>>> show(book.apply(level(Grade.RED, 30.0), now=30.0))
 [('upgraded', 'yellow', 'red', 2)]
->>> show(book.apply(level(Grade.UNKNOWN, 40.0)))    # cannot see: stays red, marked blind
+>>> show(book.apply(level(Grade.UNKNOWN, 40.0), now=40.0))    # cannot see: stays red, blind
 []
->>> book.get(AlertKey("S003", Hazard.FLOOD, "level")).grade, book.blind_since(
-...     AlertKey("S003", Hazard.FLOOD, "level"))
-(<Grade.RED: 'red'>, 40.0)
->>> show(book.apply(level(Grade.NONE, 50.0)))
+>>> book.blind_since(AlertKey("S003", Hazard.FLOOD, "level"))
+40.0
+>>> show(book.apply(level(Grade.NONE, 50.0), now=50.0))
 [('resolved', 'red', 'none', 3)]
->>> show(book.apply(level(Grade.BLUE, 60.0)))       # the version sequence continues
+>>> show(book.apply(level(Grade.BLUE, 60.0), now=60.0))       # the version sequence continues
 [('fired', 'none', 'blue', 4)]
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from alerting.codec import alert_from_json, alert_to_json
+from alerting import flapping
+from alerting.entry import Entry
+from alerting.flapping import FlapPolicy
+from alerting.model import SuppressedReason
+from alerting.slots import Slot, parse_slot, slot_id
 from yujing.contracts import (
     Alert,
     AlertKey,
@@ -72,138 +78,387 @@ from yujing.contracts import (
     NoticeReason,
 )
 
-__all__ = ["SNAPSHOT_FORMAT", "AlertBook"]
+__all__ = ["SNAPSHOT_FORMAT", "AlertBook", "BookPolicy", "Slot", "decide"]
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
+PART_ENTRY = "book.entry"
+PART_VERSION = "book.version"
 
-# (alert key, is_drill): drills never share a slot with the real alert of the same key
-_Slot = tuple[AlertKey, bool]
+Row = tuple[str, str, Any]  # (part, id, plain JSON or None for "deleted") — the journal's unit
 
 
-@dataclass(slots=True)
-class _Entry:
-    alert: Alert
-    blind_since: float | None = None
+@dataclass(frozen=True, slots=True)
+class BookPolicy:
+    """How the book grades. ``area_down_dwell_s`` applies to alerts whose findings do not name
+    their area as station (area rules, district groups); ``station_down_dwell_s`` to the rest."""
+
+    area_down_dwell_s: float = 600.0
+    station_down_dwell_s: float = 0.0
+    flap: FlapPolicy = field(default_factory=FlapPolicy)
+    max_findings: int = 8
+
+    def __post_init__(self) -> None:
+        if self.max_findings < 1:
+            raise ValueError(f"max_findings: {self.max_findings} must be at least 1")
+        if self.area_down_dwell_s < 0 or self.station_down_dwell_s < 0:
+            raise ValueError("down dwell must not be negative")
+
+    def dwell_s(self, is_area: bool) -> float:
+        return self.area_down_dwell_s if is_area else self.station_down_dwell_s
+
+
+def decide(
+    notified: Grade, effective: Grade, is_flapping: bool
+) -> NoticeReason | SuppressedReason | None:
+    """The notice (if any) that brings receivers from ``notified`` to ``effective``.
+
+    >>> decide(Grade.NONE, Grade.ORANGE, False), decide(Grade.ORANGE, Grade.RED, True)
+    (<NoticeReason.FIRED: 'fired'>, <NoticeReason.UPGRADED: 'upgraded'>)
+    >>> decide(Grade.RED, Grade.YELLOW, False), decide(Grade.RED, Grade.NONE, True)
+    (<NoticeReason.DOWNGRADED: 'downgraded'>, <SuppressedReason.FLAPPING: 'flapping'>)
+    >>> decide(Grade.RED, Grade.RED, False) is None
+    True
+    """
+    if effective is notified:
+        return None
+    if effective.rank > notified.rank:
+        return NoticeReason.FIRED if notified is Grade.NONE else NoticeReason.UPGRADED
+    if is_flapping:
+        return SuppressedReason.FLAPPING
+    return NoticeReason.RESOLVED if effective is Grade.NONE else NoticeReason.DOWNGRADED
 
 
 class AlertBook:
     """Lifecycle state machine from findings to notices. Pure: no I/O, no clock, no logging.
 
-    ``max_findings`` bounds the findings kept on each alert (the newest transitions win).
+    Every change is remembered until :meth:`changes` hands it to the journal, so the book on
+    disk is never older than the last committed step.
     """
 
-    def __init__(self, *, max_findings: int = 8) -> None:
-        if max_findings < 1:
-            raise ValueError(f"max_findings: {max_findings} must be at least 1")
-        self._max_findings = max_findings
-        self._active: dict[_Slot, _Entry] = {}
+    def __init__(self, policy: BookPolicy | None = None) -> None:
+        self.policy = policy or BookPolicy()
+        self._entries: dict[Slot, Entry] = {}
         self._versions: dict[AlertKey, int] = {}
+        self._dirty_entries: set[Slot] = set()
+        self._dirty_versions: set[AlertKey] = set()
+        self._held: list[tuple[Slot, SuppressedReason]] = []
         self._now: float | None = None
 
     # ---- transitions ------------------------------------------------------------------------
 
-    def apply(self, finding: Finding) -> list[Notice]:
-        """Apply one finding; return the notices of the transition it causes (zero or one)."""
+    def apply(
+        self, finding: Finding, now: float, *, stations: tuple[str, ...] | None = None
+    ) -> list[Notice]:
+        """Apply one finding at ``now``; return the notice it causes (zero or one).
+
+        ``stations`` replaces the station list carried by the alert's notices (a district group
+        lists its members); by default it is the finding's station.
+        """
         slot = (finding.alert_key, finding.is_drill)
-        entry = self._active.get(slot)
+        entry = self._entries.get(slot)
         grade = finding.grade
-        if entry is None:
-            return [self._fire(slot, finding)] if grade.is_warning else []
-        alert = entry.alert
         if grade is Grade.UNKNOWN:
-            if entry.blind_since is None:
+            if entry is not None and entry.is_active and entry.blind_since is None:
                 entry.blind_since = finding.ts
+                self._dirty_entries.add(slot)
             return []
+        if entry is None:
+            if not grade.is_warning:
+                return []
+            entry = self._new_entry(slot, finding)
         entry.blind_since = None
-        if grade is alert.grade:
-            entry.alert = replace(alert, last_ts=max(alert.last_ts, finding.ts))
-            return []
-        if grade is Grade.NONE:
-            del self._active[slot]
-            version = self._bump(slot[0])
-            return [
-                _notice(NoticeReason.RESOLVED, alert.grade, AlertState.RESOLVED, version, finding)
-            ]
-        if grade.rank > alert.grade.rank:
-            # a higher grade is news even to whoever acknowledged the lower one
-            reason, state = NoticeReason.UPGRADED, AlertState.FIRING
+        entry.latest = finding
+        if stations is not None:
+            entry.stations = stations
+        elif finding.station is not None:
+            entry.stations = (finding.station,)
+        self._dirty_entries.add(slot)
+        target: Grade
+        if grade.rank >= entry.effective.rank or self.policy.dwell_s(entry.is_area) <= 0:
+            target = grade
+            entry.pending_since = None
         else:
-            reason, state = NoticeReason.DOWNGRADED, alert.state
-        version = self._bump(slot[0])
-        entry.alert = replace(
-            alert,
-            grade=grade,
-            state=state,
-            version=version,
-            last_ts=max(alert.last_ts, finding.ts),
-            findings=(*alert.findings, finding)[-self._max_findings :],
-            district=finding.district,
-        )
-        return [_notice(reason, alert.grade, state, version, finding)]
+            target = entry.effective
+            if entry.pending_since is None:
+                entry.pending_since = now
+        return self._settle(slot, entry, target, now, finding)
 
     def advance(self, now: float) -> list[Notice]:
-        """Let time pass to ``now``. Nothing is time-driven yet: this is the seam for
-        acknowledgement deadlines, escalation and reminders. Time never goes backwards."""
+        """Let time pass to ``now``: finish dwells, let flapping calm down, forget quiet keys."""
         self._now = now if self._now is None else max(self._now, now)
-        return []
+        out: list[Notice] = []
+        for slot in sorted(self._entries):
+            entry = self._entries[slot]
+            dwell_s = self.policy.dwell_s(entry.is_area)
+            if (
+                entry.pending_since is not None
+                and entry.blind_since is None
+                and now - entry.pending_since >= dwell_s
+            ):
+                entry.pending_since = None
+                self._dirty_entries.add(slot)
+                cause = replace(entry.latest, ts=now, source_ts=None)
+                out.extend(self._settle(slot, entry, entry.latest.grade, now, cause))
+            elif entry.flap.reversals:
+                calmer = flapping.settle(self.policy.flap, entry.flap, now)
+                if calmer != entry.flap:
+                    cause = replace(entry.latest, ts=now, source_ts=None)
+                    out.extend(self._settle(slot, entry, entry.effective, now, cause))
+            if (
+                not entry.is_active
+                and entry.effective is Grade.NONE
+                and entry.pending_since is None
+                and not entry.flap.reversals
+            ):
+                del self._entries[slot]
+                self._dirty_entries.add(slot)
+        return out
 
-    def _fire(self, slot: _Slot, finding: Finding) -> Notice:
-        version = self._bump(slot[0])
-        self._active[slot] = _Entry(
-            Alert(
-                key=slot[0],
+    def acknowledge(self, key: AlertKey, is_drill: bool, officer: str, now: float) -> Notice | None:
+        """A firing alert becomes acknowledged (a new version); None when it is not firing."""
+        slot = (key, is_drill)
+        entry = self._entries.get(slot)
+        if entry is None or not entry.is_active or entry.alert.state is not AlertState.FIRING:
+            return None
+        entry.acked_by = officer
+        return self._bump_notice(
+            slot,
+            entry,
+            NoticeReason.ACKNOWLEDGED,
+            now,
+            AlertState.ACKNOWLEDGED,
+            f"acknowledged by {officer}",
+        )
+
+    def follow_up(
+        self,
+        key: AlertKey,
+        is_drill: bool,
+        reason: NoticeReason,
+        now: float,
+        message: str,
+        *,
+        stations: tuple[str, ...] | None = None,
+    ) -> Notice | None:
+        """An ESCALATED or REMINDER notice for an active alert (a new version, same grade)."""
+        slot = (key, is_drill)
+        entry = self._entries.get(slot)
+        if entry is None or not entry.is_active:
+            return None
+        if stations is not None:
+            entry.stations = stations
+        return self._bump_notice(slot, entry, reason, now, entry.alert.state, message)
+
+    def _new_entry(self, slot: Slot, finding: Finding) -> Entry:
+        key = slot[0]
+        entry = Entry(
+            alert=Alert(
+                key=key,
                 district=finding.district,
-                grade=finding.grade,
-                state=AlertState.FIRING,
-                version=version,
+                grade=Grade.NONE,
+                state=AlertState.RESOLVED,
+                version=self._versions.get(key, 0),
                 first_ts=finding.ts,
                 last_ts=finding.ts,
-                findings=(finding,),
-                is_drill=finding.is_drill,
-            )
+                is_drill=slot[1],
+            ),
+            effective=Grade.NONE,
+            is_area=finding.station is None or finding.station != finding.area,
+            latest=finding,
         )
-        return _notice(NoticeReason.FIRED, Grade.NONE, AlertState.FIRING, version, finding)
+        self._entries[slot] = entry
+        return entry
+
+    def _settle(
+        self, slot: Slot, entry: Entry, target: Grade, now: float, cause: Finding
+    ) -> list[Notice]:
+        changed = target is not entry.effective
+        if changed:
+            direction = flapping.UP if target.rank > entry.effective.rank else flapping.DOWN
+            entry.effective = target
+            entry.flap = flapping.record(self.policy.flap, entry.flap, now, direction)
+        else:
+            entry.flap = flapping.settle(self.policy.flap, entry.flap, now)
+        entry.alert = replace(entry.alert, last_ts=max(entry.alert.last_ts, cause.ts))
+        self._dirty_entries.add(slot)
+        decision = decide(entry.alert.grade, entry.effective, entry.flap.flapping)
+        if decision is None:
+            return []
+        if isinstance(decision, SuppressedReason):
+            if changed:
+                self._held.append((slot, decision))
+            return []
+        return [self._transition(slot, entry, decision, cause)]
+
+    def _transition(self, slot: Slot, entry: Entry, reason: NoticeReason, cause: Finding) -> Notice:
+        old = entry.alert
+        grade = entry.effective
+        if grade is Grade.NONE:
+            state = AlertState.RESOLVED
+        elif reason in (NoticeReason.FIRED, NoticeReason.UPGRADED):
+            state = AlertState.FIRING
+            entry.acked_by = None
+        else:
+            state = old.state
+        fired = reason is NoticeReason.FIRED
+        entry.alert = Alert(
+            key=slot[0],
+            district=cause.district,
+            grade=grade,
+            state=state,
+            version=self._bump(slot[0]),
+            first_ts=cause.ts if fired else old.first_ts,
+            last_ts=cause.ts if fired else max(old.last_ts, cause.ts),
+            findings=(cause,) if fired else (*old.findings, cause)[-self.policy.max_findings :],
+            is_drill=slot[1],
+        )
+        return Notice(
+            key=slot[0],
+            version=entry.alert.version,
+            reason=reason,
+            grade=grade,
+            previous_grade=old.grade,
+            state=state,
+            district=cause.district,
+            ts=cause.ts,
+            value=cause.value,
+            threshold=cause.threshold,
+            quantity=cause.quantity,
+            message=cause.message,
+            source_ts=cause.source_ts,
+            is_drill=slot[1],
+            stations=entry.stations,
+        )
+
+    def _bump_notice(
+        self,
+        slot: Slot,
+        entry: Entry,
+        reason: NoticeReason,
+        now: float,
+        state: AlertState,
+        message: str,
+    ) -> Notice:
+        alert = replace(entry.alert, state=state, version=self._bump(slot[0]))
+        entry.alert = alert
+        self._dirty_entries.add(slot)
+        latest = entry.latest
+        return Notice(
+            key=slot[0],
+            version=alert.version,
+            reason=reason,
+            grade=alert.grade,
+            previous_grade=alert.grade,
+            state=state,
+            district=alert.district,
+            ts=now,
+            value=latest.value,
+            threshold=latest.threshold,
+            quantity=latest.quantity,
+            message=message,
+            is_drill=slot[1],
+            stations=entry.stations,
+        )
 
     def _bump(self, key: AlertKey) -> int:
         version = self._versions.get(key, 0) + 1
         self._versions[key] = version
+        self._dirty_versions.add(key)
         return version
 
     # ---- views ------------------------------------------------------------------------------
 
     def alerts(self) -> list[Alert]:
         """Active alerts (real and drill), ordered by key, real before drill."""
-        return [self._active[slot].alert for slot in sorted(self._active)]
+        return [e.alert for _, e in self._active()]
+
+    def _active(self) -> Iterator[tuple[Slot, Entry]]:
+        for slot in sorted(self._entries):
+            entry = self._entries[slot]
+            if entry.is_active:
+                yield slot, entry
 
     def get(self, key: AlertKey, *, is_drill: bool = False) -> Alert | None:
-        entry = self._active.get((key, is_drill))
-        return None if entry is None else entry.alert
+        entry = self._entries.get((key, is_drill))
+        return entry.alert if entry is not None and entry.is_active else None
 
     def blind_since(self, key: AlertKey, *, is_drill: bool = False) -> float | None:
         """Event time since which the active alert's detector reports ``unknown``, else None."""
-        entry = self._active.get((key, is_drill))
+        entry = self._entries.get((key, is_drill))
         return None if entry is None else entry.blind_since
+
+    def observed(self, key: AlertKey, *, is_drill: bool = False) -> Grade:
+        """Grade of the newest finding applied for the slot (``none`` when unknown to the book)."""
+        entry = self._entries.get((key, is_drill))
+        return Grade.NONE if entry is None else entry.latest.grade
+
+    def details(self, key: AlertKey, *, is_drill: bool = False) -> dict[str, Any] | None:
+        """Everything the API shows about one alert (active or not), None if unknown."""
+        entry = self._entries.get((key, is_drill))
+        if entry is None:
+            return None
+        return {
+            "effective": entry.effective.value,
+            "stations": list(entry.stations),
+            "acked_by": entry.acked_by,
+            "flapping": entry.flap.flapping,
+            "step_down_pending_since": entry.pending_since,
+            "blind_since": entry.blind_since,
+        }
 
     def last_version(self, key: AlertKey) -> int:
         """The last version used for ``key`` (0 if never seen); the next transition gets +1."""
         return self._versions.get(key, 0)
 
+    def drain_held(self) -> list[tuple[Slot, SuppressedReason]]:
+        """Transitions held back since the last call (for the journal and the metric)."""
+        held, self._held = self._held, []
+        return held
+
     # ---- persistence ------------------------------------------------------------------------
+
+    def changes(self) -> list[Row]:
+        """Rows changed since the last call: the journal writes them in the step's transaction."""
+        rows: list[Row] = []
+        for key in sorted(self._dirty_versions):
+            rows.append((PART_VERSION, str(key), self._versions[key]))
+        for slot in sorted(self._dirty_entries):
+            entry = self._entries.get(slot)
+            rows.append((PART_ENTRY, slot_id(slot), None if entry is None else entry.to_json()))
+        self._dirty_versions.clear()
+        self._dirty_entries.clear()
+        return rows
+
+    def load(self, rows: Iterable[Row]) -> None:
+        """Replace the state with journaled rows (parts other than the book's are ignored)."""
+        versions: dict[AlertKey, int] = {}
+        entries: dict[Slot, Entry] = {}
+        for part, ident, data in rows:
+            if part == PART_VERSION:
+                versions[AlertKey.parse(ident)] = int(data)
+            elif part == PART_ENTRY and data is not None:
+                entries[parse_slot(ident)] = Entry.from_json(data)
+        for (key, _), entry in entries.items():
+            if entry.alert.version > versions.get(key, 0):
+                raise ValueError(
+                    f"alert book: {key} is at version {entry.alert.version} above its "
+                    f"counter {versions.get(key, 0)}"
+                )
+        self._versions = versions
+        self._entries = entries
+        self._dirty_entries.clear()
+        self._dirty_versions.clear()
+
+    def rows(self) -> list[Row]:
+        """The whole state as rows (what :meth:`load` takes)."""
+        return [(PART_VERSION, str(k), v) for k, v in sorted(self._versions.items())] + [
+            (PART_ENTRY, slot_id(slot), self._entries[slot].to_json())
+            for slot in sorted(self._entries)
+        ]
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as plain JSON. Versions of resolved keys are kept on purpose."""
-        return {
-            "format": SNAPSHOT_FORMAT,
-            "now": self._now,
-            "versions": {str(key): v for key, v in sorted(self._versions.items())},
-            "alerts": [
-                {
-                    "alert": alert_to_json(self._active[slot].alert),
-                    "blind_since": self._active[slot].blind_since,
-                }
-                for slot in sorted(self._active)
-            ],
-        }
+        return {"format": SNAPSHOT_FORMAT, "now": self._now, "rows": self.rows()}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Replace the state with one from :meth:`snapshot`; the book then continues exactly as
@@ -212,38 +467,5 @@ class AlertBook:
             raise ValueError(
                 f"alert book snapshot: format {state.get('format')!r} is not {SNAPSHOT_FORMAT}"
             )
-        versions = {AlertKey.parse(k): int(v) for k, v in state["versions"].items()}
-        active: dict[_Slot, _Entry] = {}
-        for item in state["alerts"]:
-            alert = alert_from_json(item["alert"])
-            if alert.version > versions.get(alert.key, 0):
-                raise ValueError(
-                    f"alert book snapshot: {alert.key} is at version "
-                    f"{alert.version} above its counter {versions.get(alert.key, 0)}"
-                )
-            active[(alert.key, alert.is_drill)] = _Entry(alert, item.get("blind_since"))
-        self._versions = versions
-        self._active = active
+        self.load((part, ident, data) for part, ident, data in state["rows"])
         self._now = state.get("now")
-
-
-def _notice(
-    reason: NoticeReason, previous: Grade, state: AlertState, version: int, finding: Finding
-) -> Notice:
-    return Notice(
-        key=finding.alert_key,
-        version=version,
-        reason=reason,
-        grade=finding.grade,
-        previous_grade=previous,
-        state=state,
-        district=finding.district,
-        ts=finding.ts,
-        value=finding.value,
-        threshold=finding.threshold,
-        quantity=finding.quantity,
-        message=finding.message,
-        source_ts=finding.source_ts,
-        is_drill=finding.is_drill,
-        stations=() if finding.station is None else (finding.station,),
-    )

@@ -1,4 +1,5 @@
-"""Plain-JSON forms of :class:`Finding` and :class:`Alert`, for book snapshots (and the journal).
+"""Plain-JSON forms of :class:`Finding`, :class:`Alert`, :class:`Notice` and
+:class:`~alerting.model.Delivery`, for the journal, the outbox and snapshots.
 
 Why here and not in ``yujing.contracts``: the contracts stay logic-free (decision 0001), and only
 the alerting stage needs to read these back. :meth:`Notice.to_json` already lives with its type
@@ -19,9 +20,27 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from yujing.contracts import Alert, AlertKey, AlertState, Finding, Grade, Hazard
+from alerting.model import Delivery
+from yujing.contracts import (
+    Alert,
+    AlertKey,
+    AlertState,
+    Finding,
+    Grade,
+    Hazard,
+    Notice,
+    NoticeReason,
+)
 
-__all__ = ["alert_from_json", "alert_to_json", "finding_from_json", "finding_to_json"]
+__all__ = [
+    "alert_from_json",
+    "alert_to_json",
+    "delivery_from_json",
+    "delivery_to_json",
+    "finding_from_json",
+    "finding_to_json",
+    "notice_from_json",
+]
 
 
 def _fields(obj: Any) -> dict[str, Any]:
@@ -85,4 +104,53 @@ def alert_from_json(data: Mapping[str, Any]) -> Alert:
         last_ts=float(data["last_ts"]),
         findings=tuple(finding_from_json(f) for f in data.get("findings", ())),
         is_drill=bool(data.get("is_drill", False)),
+    )
+
+
+def notice_from_json(data: Mapping[str, Any]) -> Notice:
+    """Inverse of :meth:`Notice.to_json`.
+
+    >>> n = Notice(AlertKey("S1", Hazard.FLOOD, "level"), 2, NoticeReason.UPGRADED, Grade.RED,
+    ...            Grade.ORANGE, AlertState.FIRING, "d1", 10.0, stations=("S1",))
+    >>> notice_from_json(n.to_json()) == n
+    True
+    """
+    return Notice(
+        key=AlertKey.parse(data["key"]),
+        version=int(data["version"]),
+        reason=NoticeReason(data["reason"]),
+        grade=Grade(data["grade"]),
+        previous_grade=Grade(data["previous_grade"]),
+        state=AlertState(data["state"]),
+        district=data["district"],
+        ts=float(data["ts"]),
+        value=data.get("value"),
+        threshold=data.get("threshold"),
+        quantity=data.get("quantity", ""),
+        message=data.get("message", ""),
+        source_ts=data.get("source_ts"),
+        is_drill=bool(data.get("is_drill", False)),
+        stations=tuple(data.get("stations", ())),
+    )
+
+
+def delivery_to_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "notice": delivery.notice.to_json(),
+        "channel": delivery.channel,
+        "officer": delivery.officer,
+        "address": delivery.address,
+        "officer_name": delivery.officer_name,
+        "ack_url": delivery.ack_url,
+    }
+
+
+def delivery_from_json(data: Mapping[str, Any]) -> Delivery:
+    return Delivery(
+        notice=notice_from_json(data["notice"]),
+        channel=data["channel"],
+        officer=data.get("officer", ""),
+        address=data.get("address", ""),
+        officer_name=data.get("officer_name", ""),
+        ack_url=data.get("ack_url", ""),
     )

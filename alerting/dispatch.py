@@ -12,13 +12,19 @@ plus a random part up to the other half (jitter spreads retries of many notices 
 receiver is not hit by all of them at once), up to ``max_attempts`` attempts; then the notice
 is given up on that channel (``failed``). A non-retryable error fails at once.
 
-Drill interlock, last line: a drill notice is never queued on a public channel, whatever the
-routing upstream decided.
+What is queued is a :class:`~alerting.model.Delivery`: a notice for one channel and, on officer
+channels, one officer. :meth:`Dispatcher.deliver` queues one (the service does, for each outbox
+row, after the row is journaled); :meth:`Dispatcher.submit` fans a notice out to every channel
+as a broadcast delivery (tests and tools).
 
-Seams for the durable outbox (a later issue): ``on_delivered(notice, channel)`` and
-``on_failed(notice, channel, error)`` are called after each final outcome, so the journal can
-mark the intent delivered or keep it for re-drive. :meth:`Dispatcher.submit` is called from
-the event loop's thread (asyncio queues are not thread-safe).
+Drill interlock, last lines (:mod:`alerting.drill`): a drill delivery is never queued on a
+public channel, and every notifier is wrapped in a guard that refuses one at the moment of
+sending, whatever the routing upstream decided.
+
+Outbox seams: ``on_delivered(delivery, attempts)`` and ``on_failed(delivery, error, attempts)``
+are called after each final outcome, so the journal marks the row delivered or failed.
+:meth:`Dispatcher.deliver` is called from the event loop's thread (asyncio queues are not
+thread-safe).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from alerting.drill import DrillInterlockError, GuardedNotifier, is_allowed
+from alerting.model import Delivery
 from alerting.notifiers.base import Notifier
 from yujing.contracts import DeliveryError, Notice
 from yujing.metrics import Metrics
@@ -39,8 +47,8 @@ __all__ = ["Dispatcher", "Outcome", "backoff_s"]
 
 logger = logging.getLogger(__name__)
 
-OnDelivered = Callable[[Notice, str], None]
-OnFailed = Callable[[Notice, str, BaseException], None]
+OnDelivered = Callable[[Delivery, int], None]
+OnFailed = Callable[[Delivery, BaseException, int], None]
 
 
 class Outcome(enum.StrEnum):
@@ -69,7 +77,7 @@ def backoff_s(attempt: int, base_s: float, max_s: float, rng: random.Random) -> 
 
 @dataclass(slots=True)
 class _Job:
-    notice: Notice
+    delivery: Delivery
     submitted: float  # dispatcher clock, for delivery latency
 
 
@@ -128,13 +136,14 @@ class Dispatcher:
                 raise ValueError(f"dispatcher: two notifiers are named {notifier.name!r}")
             self._channels.append(
                 _Channel(
-                    notifier,
+                    GuardedNotifier(notifier),
                     overrides.pop(notifier.name, max_attempts),
                     asyncio.Queue(maxsize=max_queue),
                 )
             )
         if overrides:
             raise ValueError(f"dispatcher: max_attempts_by_channel names no notifier: {overrides}")
+        self._by_name = {c.notifier.name: c for c in self._channels}
         self._metrics = metrics
         self._base_backoff_s = base_backoff_s
         self._max_backoff_s = max_backoff_s
@@ -203,26 +212,31 @@ class Dispatcher:
     # ---- submit -----------------------------------------------------------------------------
 
     def submit(self, notice: Notice) -> None:
-        """Queue ``notice`` on every channel. Never blocks, never raises for a channel."""
-        if self._closed:
-            raise RuntimeError("dispatcher: submit() after close()")
-        now = self._clock()
+        """Queue ``notice`` on every channel as a broadcast delivery."""
         for channel in self._channels:
-            name = channel.notifier.name
-            if notice.is_drill and channel.notifier.is_public:
-                self._count(name, Outcome.DRILL_BLOCKED)
-                logger.warning(
-                    "drill notice blocked from public channel",
-                    extra={"channel": name, "idempotency_key": notice.idempotency_key},
-                )
-                continue
-            try:
-                channel.queue.put_nowait(_Job(notice, now))
-            except asyncio.QueueFull:
-                error = DeliveryError(f"queue of {name} is full", retryable=False)
-                self._give_up(channel, notice, error, attempts=0)
-                continue
-            self._gauge(channel)
+            self.deliver(Delivery(notice, channel.notifier.name))
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Queue ``delivery`` on its channel. Never blocks; a delivery that cannot be queued
+        (unknown channel, full queue, drill on a public channel) fails at once."""
+        if self._closed:
+            raise RuntimeError("dispatcher: deliver() after close()")
+        channel = self._by_name.get(delivery.channel)
+        if channel is None:
+            error = DeliveryError(f"no channel named {delivery.channel!r}", retryable=False)
+            self._fail(delivery.channel, delivery, error, attempts=0)
+            return
+        if not is_allowed(delivery.notice, channel.notifier.is_public):
+            error = DrillInterlockError(f"drill interlock: refused on {delivery.channel}")
+            self._fail(delivery.channel, delivery, error, attempts=0)
+            return
+        try:
+            channel.queue.put_nowait(_Job(delivery, self._clock()))
+        except asyncio.QueueFull:
+            error = DeliveryError(f"queue of {delivery.channel} is full", retryable=False)
+            self._fail(delivery.channel, delivery, error, attempts=0)
+            return
+        self._gauge(channel)
 
     # ---- worker -----------------------------------------------------------------------------
 
@@ -239,7 +253,7 @@ class Dispatcher:
                     "delivery worker error",
                     extra={
                         "channel": channel.notifier.name,
-                        "idempotency_key": job.notice.idempotency_key,
+                        "idempotency_key": job.delivery.idempotency_key,
                     },
                 )
             finally:
@@ -248,11 +262,11 @@ class Dispatcher:
                 self._gauge(channel)
 
     async def _deliver(self, channel: _Channel, job: _Job) -> None:
-        notifier, notice = channel.notifier, job.notice
+        notifier, delivery = channel.notifier, job.delivery
         for attempt in range(1, channel.max_attempts + 1):
             try:
                 async with asyncio.timeout(self._attempt_timeout_s):
-                    await notifier.send(notice)
+                    await notifier.send(delivery)
             except DeliveryError as exc:
                 error: BaseException = exc
                 retryable = exc.retryable
@@ -267,7 +281,7 @@ class Dispatcher:
                 self._delivered(channel, job, attempt)
                 return
             if not retryable or attempt == channel.max_attempts:
-                self._give_up(channel, notice, error, attempts=attempt)
+                self._fail(notifier.name, delivery, error, attempts=attempt)
                 return
             delay_s = backoff_s(attempt, self._base_backoff_s, self._max_backoff_s, self._rng)
             self._count(notifier.name, Outcome.RETRY)
@@ -275,7 +289,7 @@ class Dispatcher:
                 "delivery failed, will retry",
                 extra={
                     "channel": notifier.name,
-                    "idempotency_key": notice.idempotency_key,
+                    "idempotency_key": delivery.idempotency_key,
                     "attempt": attempt,
                     "delay_s": round(delay_s, 3),
                     "error": str(error),
@@ -293,30 +307,31 @@ class Dispatcher:
             "notice delivered",
             extra={
                 "channel": name,
-                "idempotency_key": job.notice.idempotency_key,
+                "idempotency_key": job.delivery.idempotency_key,
                 "attempts": attempts,
                 "latency_s": round(latency_s, 4),
             },
         )
         if self._on_delivered is not None:
-            _call_safely(self._on_delivered, job.notice, name)
+            _call_safely(self._on_delivered, job.delivery, attempts)
 
-    def _give_up(
-        self, channel: _Channel, notice: Notice, error: BaseException, *, attempts: int
-    ) -> None:
-        name = channel.notifier.name
-        self._count(name, Outcome.FAILED)
-        logger.error(
-            "delivery failed, giving up",
+    def _fail(self, name: str, delivery: Delivery, error: BaseException, *, attempts: int) -> None:
+        blocked = isinstance(error, DrillInterlockError)
+        self._count(name, Outcome.DRILL_BLOCKED if blocked else Outcome.FAILED)
+        log = logger.warning if blocked else logger.error
+        log(
+            "drill delivery blocked from public channel"
+            if blocked
+            else "delivery failed, giving up",
             extra={
                 "channel": name,
-                "idempotency_key": notice.idempotency_key,
+                "idempotency_key": delivery.idempotency_key,
                 "attempts": attempts,
                 "error": str(error),
             },
         )
         if self._on_failed is not None:
-            _call_safely(self._on_failed, notice, name, error)
+            _call_safely(self._on_failed, delivery, error, attempts)
 
     def _count(self, channel: str, outcome: Outcome) -> None:
         if self._metrics is not None:

@@ -5,22 +5,33 @@ Public surface (other stages import only these names):
 - :class:`Detector` — the protocol every detector implements;
 - :func:`build_detectors` — a station's detectors from ``LadderBook.for_station(station)``;
 - the detectors: :class:`RainDetector` (windowed rain totals), :class:`LadderDetector`
-  (instantaneous values: level, ponding, gas, toxic gas, tank), :class:`IntensityDetector`
-  (PGA → instrumental intensity), :class:`SilenceDetector` (``sensor/silence``);
-- the ladder engine: :class:`Ladder`, :class:`Rung`, :class:`LadderState`, :func:`next_grade`.
+  (instantaneous values and their trends: level, ponding, gas, toxic gas, tank, runaway),
+  :class:`IntensityDetector` (PGA → instrumental intensity), :class:`StaLtaDetector` (P-wave
+  trigger), :class:`AnomalyDetector` (robust, calibrated anomaly score for any quantity),
+  :class:`SilenceDetector` (``sensor/silence``), :class:`QualityDetector` (``sensor/quality``);
+- the ladder engine: :class:`Ladder`, :class:`Rung`, :class:`LadderState`, :func:`next_grade`;
+- the second tier: :class:`AreaDetector` (its protocol), :class:`SecondTier` and
+  :func:`build_second_tier` (neighbour drift and agreement, area rainfall, seismic network
+  coincidence, hazard chains, completeness).
 """
 
-from detectors.base import Detector
+from detectors.anomaly import AnomalyDetector
+from detectors.base import AreaDetector, Detector
 from detectors.factory import DETECTOR_CLASSES, REGISTRY, build_detectors
 from detectors.ladder import Ladder, LadderState, Rung, next_grade
 from detectors.level import LadderDetector
 from detectors.rain import RAIN_WINDOWS_S, RainDetector
 from detectors.seismic import IntensityDetector
+from detectors.sensor import QualityDetector
 from detectors.silence import SilenceDetector
 from detectors.station import SILENCE_FACTOR_DEFAULT, silence_limit_s
+from detectors.tier2 import SecondTier, build_second_tier
+from detectors.trigger import StaLtaDetector
 
 __all__ = [
     "DETECTOR_CLASSES",
+    "AnomalyDetector",
+    "AreaDetector",
     "RAIN_WINDOWS_S",
     "REGISTRY",
     "SILENCE_FACTOR_DEFAULT",
@@ -29,10 +40,14 @@ __all__ = [
     "Ladder",
     "LadderDetector",
     "LadderState",
+    "QualityDetector",
     "RainDetector",
     "Rung",
+    "SecondTier",
     "SilenceDetector",
+    "StaLtaDetector",
     "build_detectors",
+    "build_second_tier",
     "next_grade",
     "silence_limit_s",
 ]

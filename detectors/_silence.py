@@ -3,12 +3,17 @@
 The limit is ``factor × station.interval_s``; ``factor`` is the station param ``silence_factor``,
 else the smallest rule param ``silence_factor`` of the station's rules, else
 :data:`SILENCE_FACTOR_DEFAULT` (3: three missed reports). Silent means *more than* the limit
-between the clock (the newest ``advance`` time) and the newest data; before any data the first
-``advance`` time stands in for it.
+between the clock (the newest ``advance`` time) and the newest data, where data older than the
+first ``advance`` counts as seen at that first ``advance``: a runtime that has just started (or a
+demo that uploads hours of history at start-up) cannot tell a silent station from its own absence,
+so every station gets one full limit of watching before it can be called silent.
 
 >>> watch = SilenceWatch(limit_s=30.0)
->>> watch.saw(100.0), watch.tick(130.0), watch.tick(131.0)
-(False, False, True)
+>>> watch.tick(100.0), watch.saw(100.0), watch.tick(130.0), watch.tick(131.0)
+(False, False, False, True)
+>>> late = SilenceWatch(limit_s=30.0)
+>>> late.saw(10.0), late.tick(100.0), late.tick(130.0), late.tick(131.0)  # old data: grace
+(False, False, False, True)
 >>> watch.saw(95.0), watch.saw(101.0)   # old data does not end it; data within 30 s does
 (False, True)
 """
@@ -62,9 +67,11 @@ class SilenceWatch:
     silent: bool = False
 
     def silent_for_s(self) -> float:
-        reference = self.last_data_ts if self.last_data_ts is not None else self.first_clock
-        if self.clock is None or reference is None:
+        if self.clock is None or self.first_clock is None:
             return 0.0
+        reference = self.first_clock
+        if self.last_data_ts is not None:
+            reference = max(reference, self.last_data_ts)
         return self.clock - reference
 
     def saw(self, ts: float) -> bool:

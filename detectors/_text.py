@@ -27,6 +27,14 @@ _KNOWN: dict[str, tuple[str, str, int]] = {
     "pressure_kpa": ("pressure", "kPa", 1),
     "temp_c": ("temperature", "°C", 1),
     "intensity": ("intensity", "", 1),
+    "sta_lta": ("STA/LTA", "", 2),
+    "level_rise_m_per_h": ("water level rise", "m/h", 2),
+    "level_ahead_m": ("projected water level", "m", 2),
+    "depth_rise_cm_per_h": ("ponding rise", "cm/h", 1),
+    "ch4_rise_pct_lel_per_min": ("CH4 rise", "%LEL/min", 1),
+    "temp_rise_c_per_min": ("temperature rise", "°C/min", 2),
+    "pressure_rise_kpa_per_min": ("pressure rise", "kPa/min", 1),
+    "runaway_c_per_min": ("runaway temperature rise", "°C/min", 2),
 }
 _SUFFIX_UNITS = (
     ("_pct_lel", "%LEL"),

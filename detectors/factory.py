@@ -3,10 +3,11 @@
 One small registry, ``(hazard, rule) → detector class``, says which detector serves which rule.
 The rules a station has are grouped by class, in registry order, and each class gets one object
 with all its rules (a chem station gets one :class:`LadderDetector` for NH3, Cl2, H2S and its tank
-rules); a :class:`SilenceDetector` is added for every station, so ``sensor/silence`` is emitted
-once per station. A rule no detector serves is a :class:`~yujing.contracts.ConfigError`: a new
-rule needs a line here, so it can never be graded silently by a detector that does not understand
-it.
+rules); a :class:`SilenceDetector` is added for every station, and a :class:`QualityDetector`
+for every station whose rules carry quality checks, so ``sensor/silence`` and ``sensor/quality``
+are emitted once per station. A rule no detector serves is a
+:class:`~yujing.contracts.ConfigError`: a new rule needs a line here, so it can never be graded
+silently by a detector that does not understand it.
 
 >>> from pathlib import Path
 >>> from yujing.config import load_ladders
@@ -15,7 +16,7 @@ it.
 >>> book = load_ladders(Path(__file__).parents[1] / "configs" / "ladders")
 >>> gauge = StationSpec("R1", "", Kind.RAIN, "d1", 39.9, 116.4, interval_s=300.0)
 >>> [type(d).__name__ for d in build_detectors(gauge, book.for_station(gauge))]
-['RainDetector', 'SilenceDetector']
+['RainDetector', 'SilenceDetector', 'QualityDetector']
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from detectors.anomaly import AnomalyDetector
 from detectors.base import Detector
 from detectors.level import LadderDetector
 from detectors.rain import RainDetector
 from detectors.seismic import IntensityDetector
+from detectors.sensor import QualityDetector
 from detectors.silence import SilenceDetector
+from detectors.station import StationDetector
+from detectors.trigger import StaLtaDetector
 from yujing.contracts import ConfigError, Hazard
 
 if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detectors.ladder
@@ -37,18 +42,26 @@ if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detect
 __all__ = ["DETECTOR_CLASSES", "REGISTRY", "build_detectors"]
 
 
-REGISTRY: dict[tuple[Hazard, str], type[RainDetector | LadderDetector | IntensityDetector]] = {
+REGISTRY: dict[tuple[Hazard, str], type[StationDetector]] = {
     (Hazard.RAINSTORM, "rainstorm"): RainDetector,
     (Hazard.RAINSTORM, "short_heavy_rain"): RainDetector,
     (Hazard.FLOOD, "level"): LadderDetector,
+    (Hazard.FLOOD, "level_rise"): LadderDetector,
+    (Hazard.FLOOD, "level_ahead"): LadderDetector,
     (Hazard.PONDING, "depth"): LadderDetector,
+    (Hazard.PONDING, "depth_rise"): LadderDetector,
     (Hazard.GAS_LEAK, "ch4"): LadderDetector,
+    (Hazard.GAS_LEAK, "ch4_rise"): LadderDetector,
     (Hazard.TOXIC_GAS, "nh3"): LadderDetector,
     (Hazard.TOXIC_GAS, "cl2"): LadderDetector,
     (Hazard.TOXIC_GAS, "h2s"): LadderDetector,
     (Hazard.TANK, "tank_pressure"): LadderDetector,
     (Hazard.TANK, "tank_temperature"): LadderDetector,
+    (Hazard.TANK, "runaway"): LadderDetector,
     (Hazard.EARTHQUAKE, "intensity"): IntensityDetector,
+    (Hazard.EARTHQUAKE, "trigger"): StaLtaDetector,
+    (Hazard.ANOMALY, "pipeline_pressure"): AnomalyDetector,
+    (Hazard.ANOMALY, "flow"): AnomalyDetector,
 }
 
 # every class build_detectors can return (the contract suite runs over all of them)
@@ -56,7 +69,10 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
     RainDetector,
     LadderDetector,
     IntensityDetector,
+    StaLtaDetector,
+    AnomalyDetector,
     SilenceDetector,
+    QualityDetector,
 )
 
 
@@ -76,4 +92,6 @@ def build_detectors(station: StationSpec, rules: Sequence[RuleSpec]) -> list[Det
     order = list(dict.fromkeys(REGISTRY.values()))
     detectors: list[Detector] = [cls(station, groups[cls]) for cls in order if cls in groups]
     detectors.append(SilenceDetector(station, rules))
+    if any(spec.quality for spec in rules):  # nothing to judge without quality specs
+        detectors.append(QualityDetector(station, rules))
     return detectors

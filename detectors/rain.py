@@ -102,15 +102,31 @@ class RainWindows:
             del self._ts[:count]
             del self._cum[:count]
 
-    def to_json(self) -> list[list[float]]:
+    def to_json(self) -> dict[str, list[float] | list[int]]:
+        """``{"ts": [...], "um": [...]}``: two flat lists (a compact snapshot)."""
         cum = self._cum
-        return [[ts, cum[i + 1] - cum[i]] for i, ts in enumerate(self._ts)]
+        return {"ts": list(self._ts), "um": [cum[i + 1] - cum[i] for i in range(len(self._ts))]}
 
     @classmethod
-    def from_json(cls, rows: list[list[float]]) -> RainWindows:
+    def from_json(cls, data: dict[str, Any] | list[list[float]]) -> RainWindows:
+        return cls.pooled([data])
+
+    @classmethod
+    def pooled(cls, sources: Sequence[dict[str, Any] | list[list[float]]]) -> RainWindows:
+        """One window set holding every increment of ``sources`` (``to_json`` forms; the older
+        ``[[ts, um], ...]`` form too), built in O(n log n), the same as adding them one by one."""
+        rows: list[tuple[float, int]] = []
+        for source in sources:
+            if isinstance(source, dict):
+                rows.extend(zip(map(float, source["ts"]), map(int, source["um"]), strict=True))
+            else:
+                rows.extend((float(ts), int(um)) for ts, um in source)
+        rows.sort(key=lambda row: row[0])
         windows = cls()
+        cum = windows._cum
         for ts, um in rows:
-            windows.add(float(ts), int(um))
+            windows._ts.append(ts)
+            cum.append(cum[-1] + um)
         return windows
 
 
@@ -151,6 +167,9 @@ class RainDetector(StationDetector):
         evidence = {"totals_mm": dict(totals), "late": late}
         # totals at `at` are present-time values even for a late reading: not `late` for _step
         return self._step(totals, at, source_ts=source_ts, evidence=evidence)
+
+    def _inputs(self, spec: RuleSpec) -> frozenset[str]:
+        return frozenset({"rain_mm"})
 
     def _quantity_evidence(self, quantity: str) -> dict[str, Any]:
         window = RAIN_WINDOWS_S.get(quantity)

@@ -38,7 +38,7 @@ array([0., 3., 3., 1.])
 
 from __future__ import annotations
 
-import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -47,8 +47,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import maximum_filter1d
 
-from detectors.ladder import breakpoints, quantities, step_down_due
-from detectors.station import StationDetector
+from detectors._sampled import SampledDetector
+from detectors.ladder import quantities
 from yujing.contracts import ConfigError, Finding, Reading, Waveform
 
 if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detectors.ladder
@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detect
 __all__ = [
     "IntensityDetector",
     "component",
+    "degree_table",
     "intensity",
     "trailing_pga",
     "trailing_pga_reference",
@@ -83,6 +84,20 @@ def intensity(pga_ms2: Array, slope: float, intercept: float) -> Array:
     """Instrumental intensity ``slope·lg(PGA) + intercept`` (PGA in m/s²), clipped to 1–12."""
     lg = np.log10(np.maximum(pga_ms2, PGA_FLOOR_MS2))
     return np.clip(slope * lg + intercept, 1.0, 12.0)
+
+
+def degree_table(slope: float, intercept: float) -> list[tuple[int, float, float]]:
+    """The scale as a table: (degree, lowest PGA, highest PGA) in m/s², degree ``n`` covering
+    ``n - 0.5 <= I < n + 0.5`` (GB/T 17742-2020; the rungs of ``configs/ladders/seismic.yaml``
+    sit at the lower edges).
+
+    >>> [(n, round(lo, 2), round(hi, 2)) for n, lo, hi in degree_table(3.17, 6.59)[3:7]]
+    [(4, 0.11, 0.22), (5, 0.22, 0.45), (6, 0.45, 0.94), (7, 0.94, 1.94)]
+    """
+    return [
+        (n, 10 ** ((n - 0.5 - intercept) / slope), 10 ** ((n + 0.5 - intercept) / slope))
+        for n in range(1, 13)
+    ]
 
 
 def trailing_pga(abs_samples: Array, tail: Array, width: int) -> Array:
@@ -118,11 +133,10 @@ def _number(params: Any, name: str, rule: str, default: float | None = None) -> 
     return float(value)
 
 
-class IntensityDetector(StationDetector):
+class IntensityDetector(SampledDetector):
     """Accelerometer packets → per-sample PGA → intensity → the ``intensity`` ladder."""
 
     family = "seismic"
-    holds = False
 
     def __init__(self, station: StationSpec, rules: Sequence[RuleSpec]) -> None:
         super().__init__(station, rules)
@@ -130,8 +144,7 @@ class IntensityDetector(StationDetector):
         self.slope = _number(first.params, "intensity_slope", first.rule)
         self.intercept = _number(first.params, "intensity_intercept", first.rule)
         self.pga_window_s = _number(first.params, "pga_window_s", first.rule, PGA_WINDOW_S_DEFAULT)
-        edges = sorted({b for spec in self.rules for b in breakpoints(spec.ladder, QUANTITY)})
-        self._edges = np.array(edges, dtype=np.float64)
+        self._edges_q = self._edges(QUANTITY)
         self._channels: dict[str, _Channel] = {}
         self._horizontal_seen = False
 
@@ -160,89 +173,77 @@ class IntensityDetector(StationDetector):
             self._horizontal_seen = True
         elif kind is None or self._horizontal_seen:
             return []
-        pga = self._pga(wave)
-        values = intensity(pga, self.slope, self.intercept)
-        times = wave.t0 + np.arange(wave.samples.size, dtype=np.float64) / wave.sr_hz
-        packet_pga = float(np.max(np.abs(wave.samples)))
+        magnitude = np.abs(np.asarray(wave.samples, dtype=np.float64))
+        tail = self._tail(wave)
+        packet_pga = float(magnitude.max())
+        tail_peak = float(tail.max()) if tail.size else 0.0
+        peak_intensity = self._intensity_of(max(packet_pga, tail_peak))
+        if self._quiet_scalar(peak_intensity):
+            # nothing reaches a rung and nothing is raised: the first sample's value is all the
+            # ladder can use (unknown → none); the per-sample series is not needed
+            self._carry(wave, magnitude, tail)
+            first = max(tail_peak, float(magnitude[0]))
+            pga = np.array([first, first])
+            values = np.full(2, self._intensity_of(first))
+            times_array = np.array([wave.t0, wave.t0 + (wave.samples.size - 1) / wave.sr_hz])
+        else:
+            pga = self._pga(wave, magnitude, tail)
+            values = intensity(pga, self.slope, self.intercept)
+            times_array = wave.t0 + np.arange(wave.samples.size, dtype=np.float64) / wave.sr_hz
         base = {
             "channel": wave.channel,
             "component": "horizontal" if kind == "horizontal" else "Z (no horizontal channel)",
             "packet_pga_ms2": packet_pga,
-            "packet_intensity": float(
-                intensity(np.array([packet_pga]), self.slope, self.intercept)[0]
-            ),
+            "packet_intensity": self._intensity_of(packet_pga),
         }
-        return self._walk(times.tolist(), values, pga, reading.ts, base)
 
-    def _pga(self, wave: Waveform) -> Array:
-        """Trailing PGA per sample, continuing the channel's window when the packet follows on."""
-        width = max(1, round(self.pga_window_s * wave.sr_hz))
-        magnitude = np.abs(np.asarray(wave.samples, dtype=np.float64))
+        def evidence_at(k: int) -> dict[str, Any]:
+            return {**base, "pga_ms2": float(pga[k]), "peak_ts": times[k]}
+
+        times = times_array.tolist()
+        return self._walk(QUANTITY, self._edges_q, times, values, reading.ts, evidence_at)
+
+    def _intensity_of(self, pga_ms2: float) -> float:
+        """:func:`intensity` of one value, in plain floats (the same numbers, less overhead)."""
+        lg = math.log10(max(pga_ms2, PGA_FLOOR_MS2))
+        return min(12.0, max(1.0, self.slope * lg + self.intercept))
+
+    def _tail(self, wave: Waveform) -> Array:
+        """The previous packet's last samples when this packet follows on, else empty (a new
+        channel, a gap, or an old packet, which is graded on its own)."""
         state = self._channels.get(wave.channel)
         half_sample = 0.5 / wave.sr_hz
-        if state is not None and wave.t0 < state.next_t - half_sample:
-            # an old packet (overlap or out of order): graded on its own, channel state untouched
-            return trailing_pga(magnitude, np.empty(0), width)
         follows = (
             state is not None
             and state.sr_hz == wave.sr_hz
             and abs(wave.t0 - state.next_t) <= half_sample
         )
-        tail = state.tail if state is not None and follows else np.empty(0)
+        return state.tail if state is not None and follows else np.empty(0)
+
+    def _pga(self, wave: Waveform, magnitude: Array, tail: Array) -> Array:
+        """Trailing PGA per sample, continuing the channel's window when the packet follows on
+        (``tail`` from :meth:`_tail`), and the channel's state carried on."""
+        width = max(1, round(self.pga_window_s * wave.sr_hz))
+        state = self._channels.get(wave.channel)
+        half_sample = 0.5 / wave.sr_hz
+        if state is not None and wave.t0 < state.next_t - half_sample:
+            # an old packet (overlap or out of order): graded on its own, channel state untouched
+            return trailing_pga(magnitude, np.empty(0), width)
         pga = trailing_pga(magnitude, tail, width)
-        joined = np.concatenate((tail, magnitude))
+        self._carry(wave, magnitude, tail)
+        return pga
+
+    def _carry(self, wave: Waveform, magnitude: Array, tail: Array) -> None:
+        """Keep the channel's last ``width - 1`` absolute samples for the next packet (not for
+        an old packet, which is graded on its own)."""
+        state = self._channels.get(wave.channel)
+        if state is not None and wave.t0 < state.next_t - 0.5 / wave.sr_hz:
+            return
+        width = max(1, round(self.pga_window_s * wave.sr_hz))
+        joined = np.concatenate((tail, magnitude)) if tail.size else magnitude
         self._channels[wave.channel] = _Channel(
             wave.sr_hz, wave.end, joined[max(0, joined.size - (width - 1)) :].copy()
         )
-        return pga
-
-    def _walk(
-        self,
-        times: list[float],
-        values: Array,
-        pga: Array,
-        source_ts: float,
-        base: dict[str, Any],
-    ) -> list[Finding]:
-        """Evaluate at each run start of equal breakpoint band, and where a dwell ends."""
-        old = self._eval_ts
-        bands = np.searchsorted(self._edges, values, side="right")
-        cuts = {0, *(np.flatnonzero(np.diff(bands)) + 1).tolist()}
-        if old is not None:  # late samples (more alarming only) never share a run with fresh ones
-            cuts.add(bisect.bisect_left(times, old))
-        starts = sorted(c for c in cuts if c < len(times))
-        ends = [*starts[1:], len(times)]
-        out: list[Finding] = []
-        for start, end in zip(starts, ends, strict=True):
-            k = start
-            while k < end:
-                t = times[k]
-                late = old is not None and t < old
-                evidence = {**base, "pga_ms2": float(pga[k]), "peak_ts": t}
-                out.extend(
-                    self._step(
-                        {QUANTITY: float(values[k])},
-                        self._at(t),
-                        source_ts=source_ts,
-                        late=late,
-                        evidence=evidence,
-                    )
-                )
-                due = None if late else self._next_due()
-                if due is None:
-                    break
-                k = bisect.bisect_left(times, due, k + 1, end)
-        # every sample up to the last has been graded (skipped ones could not change the state)
-        self._eval_ts = self._at(times[-1])
-        return out
-
-    def _next_due(self) -> float | None:
-        dues = [
-            d
-            for spec, key, _ in self._plan
-            if (d := step_down_due(spec.ladder, self._tracks[key].state)) is not None
-        ]
-        return min(dues, default=None)
 
     def _snapshot_extra(self) -> dict[str, Any]:
         return {

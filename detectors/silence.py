@@ -12,6 +12,8 @@ the first silence (the key starts, and stays, clear). A station that never repor
 >>> from yujing.config.stations import StationSpec
 >>> from yujing.contracts import Kind, Reading
 >>> watch = SilenceDetector(StationSpec("P1", "", Kind.PONDING, "d1", 0.0, 0.0, 60.0), [])
+>>> watch.advance(1000.0)   # the runtime starts watching
+[]
 >>> watch.update(Reading("P1", Kind.PONDING, "d1", 1000.0, 1, {"depth_cm": 0.0}))
 []
 >>> watch.advance(1180.0)   # 180 s = 3 × 60 s: not *more* than the limit yet
@@ -45,6 +47,7 @@ class SilenceDetector(StationDetector):
     """Emits ``sensor/silence`` blue on silence and none on return; grades no hazard rule."""
 
     family = "silence"
+    judges_quality = False  # every reading is evidence of life, plausible or not
 
     def __init__(self, station: StationSpec, rules: Sequence[RuleSpec]) -> None:
         super().__init__(station, rules)

@@ -33,6 +33,14 @@ Silence
 Warm-up
     A rule starts ``unknown`` and publishes nothing until its quantity is first evaluated; that
     evaluation publishes its grade (``none`` included), so the alert book can resolve.
+
+Sensor quality
+    After the ``seq`` gate, a :class:`~detectors.quality.QualityGate` built from the rules'
+    ``quality`` specs removes suspect values (range, spike, stuck, clock ahead, sensor flag)
+    before :meth:`_apply` sees the reading. While a raw quantity is *persistently* suspect, the
+    rules that read it (:meth:`_inputs`) are not stepped and publish ``unknown``. Every finding
+    carries ``evidence["excluded"]`` (recent exclusions per quantity and reason) when there were
+    any. :class:`detectors.sensor.QualityDetector` reports the station's quality problems.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from detectors import _text
 from detectors._sequence import SequenceGate
 from detectors._silence import SILENCE_FACTOR_DEFAULT, SilenceWatch, silence_limit_s
 from detectors.ladder import LadderState, next_grade, quantities
+from detectors.quality import ClockSpec, QualityGate, QualitySpec
 from yujing.contracts import ConfigError, Finding, Grade, Reading
 
 __all__ = ["SILENCE_FACTOR_DEFAULT", "StationDetector", "silence_limit_s"]
@@ -78,6 +87,7 @@ class StationDetector:
     :meth:`_check`, :meth:`_quantity_evidence` and the ``_*_extra`` snapshot hooks."""
 
     family: ClassVar[str] = "station"
+    judges_quality: ClassVar[bool] = True  # runs the quality gate (the silence watch does not)
     holds: bool = True  # hold readings behind a seq gap until the gap fills or the next tick
 
     def __init__(self, station: StationSpec, rules: Sequence[RuleSpec]) -> None:
@@ -85,6 +95,9 @@ class StationDetector:
         self.rules: tuple[RuleSpec, ...] = tuple(self._graded(rules))
         self._check()
         self._gate = SequenceGate()
+        self._quality = _quality_gate(station, rules) if self.judges_quality else QualityGate({})
+        self._blocked: dict[str, str] = {}  # raw quantity -> reason, while persistently suspect
+        self._quality_seen = 0  # the gate's change count last followed
         self._silence = SilenceWatch(silence_limit_s(station, rules))
         # (rule, its key in snapshots, the quantities its ladder reads), in rule order
         self._plan = tuple(
@@ -116,6 +129,10 @@ class StationDetector:
         out: list[Finding] = []
         for ready in self._gate.release():
             out.extend(self._take(ready))
+        if self._quality.specs:
+            for judged in self._quality.release(now):
+                out.extend(self._apply_judged(judged))
+            out.extend(self._quality_changed(now))
         if self._silence.tick(now):
             out.extend(self._on_silence(now))
         if not self._silence.silent:
@@ -147,6 +164,8 @@ class StationDetector:
             "evidence": copy.deepcopy(self._evidence),
             "head_ts": self._head_ts,
             "eval_ts": self._eval_ts,
+            "quality": self._quality.snapshot(),
+            "blocked": dict(self._blocked),
             "extra": self._snapshot_extra(),
         }
 
@@ -176,16 +195,50 @@ class StationDetector:
         self._evidence = copy.deepcopy(state["evidence"])
         self._head_ts = state["head_ts"]
         self._eval_ts = state["eval_ts"]
+        if "quality" in state:  # snapshots from before the quality gate start it afresh
+            self._quality.restore(state["quality"])
+            self._blocked = {str(q): str(r) for q, r in state["blocked"].items()}
+        self._quality_seen = self._quality.changes = 0
         self._restore_extra(state["extra"])
 
     def _take(self, reading: Reading) -> list[Finding]:
-        """Apply one reading the gate let through."""
-        late = self._head_ts is not None and reading.ts < self._head_ts
-        out = self._apply(reading, late=late)
-        self._head_ts = reading.ts if self._head_ts is None else max(self._head_ts, reading.ts)
+        """Judge one reading the ``seq`` gate let through, apply what the quality gate passes."""
+        if self._quality.specs:
+            out: list[Finding] = []
+            for judged in self._quality.admit(reading, self._silence.clock):
+                out.extend(self._apply_judged(judged))
+            out.extend(self._quality_changed(reading.ts))
+        else:  # nothing to judge (waveforms): the hot path skips the gate
+            out = self._apply_judged(reading)
         if self._silence.saw(reading.ts):
             out.extend(self._on_return(reading))
         return out
+
+    def _apply_judged(self, reading: Reading) -> list[Finding]:
+        late = self._head_ts is not None and reading.ts < self._head_ts
+        out = self._apply(reading, late=late)
+        self._head_ts = reading.ts if self._head_ts is None else max(self._head_ts, reading.ts)
+        return out
+
+    def _quality_changed(self, at: float) -> list[Finding]:
+        """Follow the set of persistently suspect quantities; see :meth:`_on_quality`."""
+        if self._quality.changes == self._quality_seen:
+            return []
+        self._quality_seen = self._quality.changes
+        now = self._quality.persistent()
+        if now == self._blocked:
+            return []
+        before, self._blocked = self._blocked, now
+        return self._on_quality(before, at)
+
+    def _on_quality(self, before: Mapping[str, str], at: float) -> list[Finding]:
+        """Rules reading a newly blocked quantity turn ``unknown``."""
+        newly = {q: r for q, r in self._blocked.items() if q not in before}
+        keys = [key for spec, key, _ in self._plan if newly.keys() & self._inputs(spec)]
+        if not keys:
+            return []
+        shown = ", ".join(f"{q} ({reason})" for q, reason in sorted(newly.items()))
+        return self._blind(keys, self._at(at), f"suspect sensor: {shown}", {"suspect": newly})
 
     # -- hooks for subclasses --------------------------------------------------------------
 
@@ -206,6 +259,17 @@ class StationDetector:
 
     def _quantity_evidence(self, quantity: str) -> dict[str, Any]:
         return {}
+
+    def _rule_values(
+        self, spec: RuleSpec, key: str, values: Mapping[str, float]
+    ) -> Mapping[str, float] | None:
+        """The values one rule is graded on (a subclass may substitute, e.g. persistence);
+        None while the rule cannot be graded yet."""
+        return values
+
+    def _inputs(self, spec: RuleSpec) -> frozenset[str]:
+        """The raw reading quantities a rule's grade depends on (its ladder's, unless derived)."""
+        return frozenset(quantities(spec.ladder))
 
     def _snapshot_extra(self) -> dict[str, Any]:
         return {}
@@ -238,12 +302,17 @@ class StationDetector:
         for spec, key, reads in self._plan:
             if not any(q in values for q in reads):
                 continue  # quantity never arrived (yet): stays as it is
+            if self._blocked and self._blocked.keys() & self._inputs(spec):
+                continue  # blind while its sensor is persistently suspect
+            seen = self._rule_values(spec, key, values)
+            if seen is None:
+                continue  # not enough readings yet for this rule (warm-up)
             track = self._tracks[key]
-            state = next_grade(spec.ladder, track.state, values, at)
+            state = next_grade(spec.ladder, track.state, seen, at)
             if late and not _more_alarming(state, track.state):
                 continue  # stale data takes no step towards a lower grade
             track.state = state
-            out.extend(self._publish(spec, track, values, at, source_ts, evidence))
+            out.extend(self._publish(spec, track, seen, at, source_ts, evidence))
         return out
 
     def _publish(
@@ -274,6 +343,24 @@ class StationDetector:
                 track.published = Grade.UNKNOWN
         return out
 
+    def _blind(
+        self, keys: Sequence[str], at: float, reason: str, evidence: Mapping[str, Any]
+    ) -> list[Finding]:
+        """The rules ``keys`` lose sight (a waveform gap, a persistently suspect sensor): their
+        ladders restart from ``unknown`` and, where a grade was published, ``unknown`` is
+        published with ``reason`` as the message."""
+        out = []
+        for spec, key, _ in self._plan:
+            if key not in keys:
+                continue
+            track = self._tracks[key]
+            track.state = LadderState()
+            if track.published is not Grade.UNKNOWN and not self._silence.silent:
+                shown = {**evidence, "blind": reason}
+                out.append(self._finding(spec, Grade.UNKNOWN, track.published, {}, at, None, shown))
+                track.published = Grade.UNKNOWN
+        return out
+
     def _on_return(self, reading: Reading) -> list[Finding]:
         at = self._at(reading.ts)
         out = []
@@ -296,9 +383,12 @@ class StationDetector:
         threshold: float | None = None
         if grade is Grade.UNKNOWN:
             quantity = ladder.quantity
-            message = _text.silent(
-                float(evidence["silent_for_s"]), float(evidence["limit_s"]), grade
-            )
+            if "blind" in evidence:
+                message = f"{evidence['blind']} (unknown)"
+            else:
+                message = _text.silent(
+                    float(evidence["silent_for_s"]), float(evidence["limit_s"]), grade
+                )
         elif grade is Grade.NONE:
             left = ladder.rung_for(previous) if previous.is_warning else None
             quantity = ladder.quantity if left is None else ladder.quantity_of(left)
@@ -328,6 +418,20 @@ class StationDetector:
             quantity=quantity,
             station=self.station.id,
             message=message,
-            evidence={**evidence, **self._quantity_evidence(quantity)},
+            evidence=self._with_exclusions({**evidence, **self._quantity_evidence(quantity)}),
             source_ts=source_ts,
         )
+
+    def _with_exclusions(self, evidence: dict[str, Any]) -> dict[str, Any]:
+        excluded = self._quality.recent_exclusions()
+        return {**evidence, "excluded": excluded} if excluded else evidence
+
+
+def _quality_gate(station: StationSpec, rules: Sequence[RuleSpec]) -> QualityGate:
+    """One gate from the quality specs of all the rules given (files of the station's kind)."""
+    specs: dict[str, QualitySpec] = {}
+    clock: ClockSpec | None = None
+    for spec in rules:
+        specs.update(spec.quality)
+        clock = clock or spec.clock
+    return QualityGate(specs, clock, station.interval_s)

@@ -1,10 +1,21 @@
-"""The sensor simulator: every station's messages, as MQTT topic and JSON bytes, for any window
-of event time, deterministic for a seed.
+"""The sensor simulator: every station's messages, as MQTT topic and JSON bytes or as decoded
+:class:`~yujing.contracts.Reading` objects, for any window of time, deterministic for a seed.
 
 Timing: station ``s`` reports at ``start - lead_in(kind) + phase(s) + k × interval`` for
 k = 0, 1, 2, ... (``seq`` = k). The phase is a seeded offset inside one interval, so stations do
 not all report in the same millisecond; seismic packets are aligned to the start (phase 0) and
 cover one second each, ``seq`` = 3 k + channel (HNZ, HNN, HNE). Times are whole milliseconds.
+
+Two views of the same run:
+
+- :meth:`SensorSimulator.stream` — the clean sensor output by *event time* (no faults);
+- :meth:`SensorSimulator.deliveries` / :meth:`SensorSimulator.readings` — what reaches the
+  broker by *arrival time*, with the scenario's faults (:mod:`simulators.faults`) applied: a
+  reading arrives at its event time, a seismic packet when its last sample is taken (+1 s),
+  a buffered upload when the outage ends; history from before the start (the lead-in) arrives
+  at the start, in event-time order, as the live publisher sends it. ``readings`` gives
+  exactly what ingest would decode from ``deliveries`` (same order, same values), without the
+  JSON round trip: replay feeds it to the pipeline directly.
 
 Wire format (DESIGN §3): topic ``{prefix}/{district}/{kind}/{station}``; body
 ``{"station", "ts", "seq", "values", "quality": "ok"}`` or, for seismic,
@@ -17,26 +28,31 @@ import json
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from simulators.noise import stream_key, uniform
+from simulators.faults import Fault, Record, apply_faults, max_delay_s
+from simulators.noise import FloatArray, stream_key, uniform
 from simulators.scenario import Scenario
-from simulators.sources import DIGITS, RainSource, ScalarSource, SeismicSource
+from simulators.sources import DIGITS, SEISMIC_SR_HZ, SeismicSource, Source, SourceBuilder
 from yujing.config.stations import Registry, StationSpec
-from yujing.contracts import Kind
+from yujing.contracts import Kind, Reading, Waveform
 
 __all__ = ["SEISMIC_CHANNELS", "SensorSimulator", "SimMessage"]
 
 SEISMIC_CHANNELS = ("HNZ", "HNN", "HNE")
-SEISMIC_SR_HZ = 100
 SAMPLE_DIGITS = 5  # 10 µm/s² resolution, far below the noise floor
+PACKET_S = 1.0  # a seismic packet leaves when its last sample is taken
+_NO_VALUES: MappingProxyType[str, float] = MappingProxyType({})
+_BEFORE_ALL_MS = -(2**62)
 
 
 @dataclass(frozen=True, slots=True)
 class SimMessage:
-    """One message: event time ``ts`` (epoch s), station, kind, seq, topic and JSON payload."""
+    """One message: event time ``ts`` (epoch s), station, kind, seq, topic and JSON payload;
+    ``arrival`` is when it reaches the broker (epoch s)."""
 
     ts: float
     station: str
@@ -44,6 +60,7 @@ class SimMessage:
     seq: int
     topic: str
     payload: bytes
+    arrival: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +70,7 @@ class _Timing:
     base_ms: int
     interval_ms: int
     topic: str
+    faults: tuple[Fault, ...]
 
     def report_range(self, lo_ms: int, hi_ms: int) -> tuple[int, int]:
         """Report numbers k whose time lies in [lo_ms, hi_ms)."""
@@ -61,11 +79,16 @@ class _Timing:
         return first, last
 
 
-_Row = tuple[int, int, int, SimMessage]
+# (arrival s, rank, ts ms, registry order, channel, copy, seq, values dict | samples array)
+_Row = tuple[float, int, int, int, int, int, int, Any]
 
 
 def _dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {q: round(float(v), DIGITS[q]) + 0.0 for q, v in values.items()}
 
 
 class SensorSimulator:
@@ -85,8 +108,17 @@ class SensorSimulator:
         self.scenario = scenario
         self.seed = seed
         self.start_ms = round(start * 1000)
+        self.topic_prefix = topic_prefix
         self._timings: list[_Timing] = []
-        self._sources: dict[str, RainSource | ScalarSource | SeismicSource] = {}
+        self._sources: dict[str, Source] = {}
+        faults: dict[str, list[Fault]] = {}
+        for fault in scenario.faults:
+            faults.setdefault(fault.station, []).append(fault)
+        lead = max(scenario.lead_in_s.values(), default=0.0)
+        builder = SourceBuilder(
+            registry, scenario, seed, (-lead - 7200.0, scenario.duration_s + 7200.0)
+        )
+        self.relief_s = builder.relief_s
         for order, spec in enumerate(registry):
             interval_ms = round(spec.interval_s * 1000)
             phase_ms = 0
@@ -95,30 +127,16 @@ class SensorSimulator:
                 phase_ms = min(int(draw * interval_ms), interval_ms - 1)
             base_ms = self.start_ms - round(scenario.lead_in_for(spec.kind) * 1000) + phase_ms
             topic = f"{topic_prefix}/{spec.district}/{spec.kind.value}/{spec.id}"
-            self._timings.append(_Timing(spec, order, base_ms, interval_ms, topic))
-            self._sources[spec.id] = self._source(spec, (base_ms - self.start_ms) / 1000)
+            timing = _Timing(
+                spec, order, base_ms, interval_ms, topic, tuple(faults.get(spec.id, ()))
+            )
+            self._timings.append(timing)
 
-    def _source(
-        self, spec: StationSpec, first_s: float
-    ) -> RainSource | ScalarSource | SeismicSource:
-        if spec.kind is Kind.RAIN:
-            draw = float(uniform(stream_key(self.seed, spec.id, "catch"), [0])[0])
-            return RainSource(spec, self.scenario.storms, catch_factor=0.94 + 0.12 * draw)
-        if spec.kind is Kind.SEISMIC:
-            return SeismicSource(spec, self.seed, self.scenario.earthquakes, first_s, SEISMIC_SR_HZ)
-        profiles = tuple(
-            (profile, where)
-            for profile in self.scenario.profiles
-            for where in profile.stations
-            if where.station == spec.id
-        )
-        waves = tuple(
-            (wave, reach)
-            for wave in self.scenario.rivers
-            for reach in wave.reaches
-            if reach.station == spec.id
-        )
-        return ScalarSource(spec, self.seed, profiles, waves)
+            def catch(station: str = spec.id) -> float:
+                draw = float(uniform(stream_key(seed, station, "catch"), [0])[0])
+                return 0.94 + 0.12 * draw
+
+            self._sources[spec.id] = builder.build(spec, (base_ms - self.start_ms) / 1000, catch)
 
     @property
     def start(self) -> float:
@@ -126,16 +144,23 @@ class SensorSimulator:
         return self.start_ms / 1000
 
     @property
+    def end(self) -> float:
+        """Epoch seconds of the scenario's end."""
+        return self.start + self.scenario.duration_s
+
+    @property
     def first_ts(self) -> float:
         """Event time of the earliest message (lead-in included)."""
         return min(t.base_ms for t in self._timings) / 1000
 
-    def source(self, station: str) -> RainSource | ScalarSource | SeismicSource:
+    def source(self, station: str) -> Source:
         """The signal source behind a station (for ground truth and tests)."""
         return self._sources[station]
 
+    # -- clean output by event time ------------------------------------------------------------
+
     def messages(self, t0: float, t1: float) -> list[tuple[str, bytes]]:
-        """(topic, JSON bytes) of every message with event time in [t0, t1), in event-time
+        """(topic, JSON bytes) of every clean message with event time in [t0, t1), in event-time
         order (ties: registry order, then channel)."""
         return [(m.topic, m.payload) for m in self.stream(t0, t1)]
 
@@ -144,63 +169,208 @@ class SensorSimulator:
     ) -> list[SimMessage]:
         """Like :meth:`messages`, as :class:`SimMessage` and optionally for some kinds only."""
         lo_ms, hi_ms = math.ceil(t0 * 1000), math.ceil(t1 * 1000)
-        rows: list[_Row] = []
+        rows: list[tuple[int, int, int, SimMessage]] = []
         for timing in self._timings:
             if kinds is not None and timing.spec.kind not in kinds:
                 continue
-            k_from, k_to = timing.report_range(lo_ms, hi_ms)
-            if k_to <= k_from:
-                continue
-            if timing.spec.kind is Kind.SEISMIC:
-                rows.extend(self._packets(timing, k_from, k_to))
-            else:
-                rows.extend(self._reports(timing, k_from, k_to))
-        rows.sort(key=lambda row: row[:3])
-        return [row[3] for row in rows]
+            for row in self._clean_rows(timing, lo_ms, hi_ms):
+                rows.append((row[2], row[3], row[4], self._message(timing, row)))
+        rows.sort(key=lambda r: r[:3])
+        return [r[3] for r in rows]
 
-    def _reports(self, timing: _Timing, k_from: int, k_to: int) -> list[_Row]:
+    # -- delivered output by arrival time ------------------------------------------------------
+
+    def deliveries(
+        self, t0: float, t1: float, kinds: Collection[Kind] | None = None
+    ) -> list[SimMessage]:
+        """Every message (faults applied) whose arrival is in [t0, t1), in arrival order."""
+        return [self._message(self._timings[row[3]], row) for row in self._rows(t0, t1, kinds)]
+
+    def readings(
+        self,
+        t0: float,
+        t1: float,
+        kinds: Collection[Kind] | None = None,
+        stations: Collection[str] | None = None,
+    ) -> list[Reading]:
+        """What ingest decodes from :meth:`deliveries` (``received`` = arrival), directly."""
+        return [
+            self._reading(self._timings[row[3]], row) for row in self._rows(t0, t1, kinds, stations)
+        ]
+
+    @property
+    def first_arrival(self) -> float:
+        """When the first message reaches the broker (history arrives at the start)."""
+        lag_ms = round(PACKET_S * 1000)
+        return (
+            min(
+                max(t.base_ms + (lag_ms if t.spec.kind is Kind.SEISMIC else 0), self.start_ms)
+                for t in self._timings
+            )
+            / 1000
+        )
+
+    def _rows(
+        self,
+        t0: float,
+        t1: float,
+        kinds: Collection[Kind] | None,
+        stations: Collection[str] | None = None,
+    ) -> list[_Row]:
+        lo_ms, hi_ms = math.ceil(t0 * 1000), math.ceil(t1 * 1000)
+        rows: list[_Row] = []
+        if hi_ms <= self.start_ms:
+            return rows  # nothing arrives before the start: history comes in a burst at it
+        for timing in self._timings:
+            spec = timing.spec
+            if kinds is not None and spec.kind not in kinds:
+                continue
+            if stations is not None and spec.id not in stations:
+                continue
+            lag_ms = round(PACKET_S * 1000) if spec.kind is Kind.SEISMIC else 0
+            early_ms = math.ceil(max_delay_s(timing.faults) * 1000)
+            # event times whose arrival can fall in [lo, hi): all history when lo <= start
+            ts_lo = lo_ms - lag_ms - early_ms if lo_ms > self.start_ms else _BEFORE_ALL_MS
+            if not timing.faults:
+                rows.extend(self._clean_rows(timing, ts_lo, hi_ms - lag_ms))
+                continue
+            rows.extend(
+                row
+                for row in self._faulted_rows(timing, ts_lo, hi_ms - lag_ms)
+                if lo_ms <= round(row[0] * 1000) < hi_ms
+            )
+        rows.sort(key=lambda r: r[:6])
+        return rows
+
+    def _clean_rows(self, timing: _Timing, lo_ms: int, hi_ms: int) -> list[_Row]:
+        k_from, k_to = timing.report_range(lo_ms, hi_ms)
+        if k_to <= k_from:
+            return []
+        if timing.spec.kind is Kind.SEISMIC:
+            return [self._row(timing, r) for r in self._packet_records(timing, k_from, k_to)]
         source = self._sources[timing.spec.id]
         assert not isinstance(source, SeismicSource)
         seq = np.arange(k_from, k_to, dtype=np.int64)
         ts_ms = timing.base_ms + seq * timing.interval_ms
         values = source.values((ts_ms - self.start_ms) / 1000.0, seq)
-        rows = []
+        order = timing.order
+        start_ms = self.start_ms
+        digits = [(q, DIGITS[q], v.tolist()) for q, v in values.items()]
+        rows: list[_Row] = []
         for i, (k, ts) in enumerate(zip(seq.tolist(), ts_ms.tolist(), strict=True)):
-            body = {
-                "station": timing.spec.id,
-                "ts": ts,
-                "seq": k,
-                "values": {q: round(float(v[i]), DIGITS[q]) + 0.0 for q, v in values.items()},
-                "quality": "ok",
-            }
-            message = SimMessage(
-                ts / 1000, timing.spec.id, timing.spec.kind, k, timing.topic, _dumps(body)
-            )
-            rows.append((ts, timing.order, 0, message))
+            body = {q: round(v[i], d) + 0.0 for q, d, v in digits}
+            rows.append((max(ts, start_ms) / 1000, 0, ts, order, 0, 0, k, body))
         return rows
 
-    def _packets(self, timing: _Timing, k_from: int, k_to: int) -> list[_Row]:
+    def _faulted_rows(self, timing: _Timing, lo_ms: int, hi_ms: int) -> list[_Row]:
+        k_from, k_to = timing.report_range(lo_ms, hi_ms)
+        if k_to <= k_from:
+            return []
+        if timing.spec.kind is Kind.SEISMIC:
+            records = self._packet_records(timing, k_from, k_to)
+        else:
+            records = self._scalar_records(timing, k_from, k_to)
+        faulted = apply_faults(
+            records,
+            timing.faults,
+            self.start,
+            self.seed,
+            timing.spec.id,
+            timing.spec.interval_s,
+            lambda t_s: self._first_values(timing, t_s),
+        )
+        return [self._row(timing, r) for r in faulted]
+
+    def _scalar_records(self, timing: _Timing, k_from: int, k_to: int) -> list[Record]:
+        source = self._sources[timing.spec.id]
+        assert not isinstance(source, SeismicSource)
+        seq = np.arange(k_from, k_to, dtype=np.int64)
+        ts_ms = timing.base_ms + seq * timing.interval_ms
+        values = source.values((ts_ms - self.start_ms) / 1000.0, seq)
+        start_ms = self.start_ms
+        return [
+            Record(
+                max(ts, start_ms) / 1000,
+                ts,
+                k,
+                0,
+                {q: float(v[i]) for q, v in values.items()},
+                None,
+                ts / 1000,
+            )
+            for i, (k, ts) in enumerate(zip(seq.tolist(), ts_ms.tolist(), strict=True))
+        ]
+
+    def _first_values(self, timing: _Timing, t_s: float) -> dict[str, float]:
+        at_ms = self.start_ms + math.ceil(t_s * 1000)
+        k, _ = timing.report_range(at_ms, at_ms)
+        records = self._scalar_records(timing, k, k + 1)
+        return dict(records[0].values or {})
+
+    def _packet_records(self, timing: _Timing, k_from: int, k_to: int) -> list[Record]:
         source = self._sources[timing.spec.id]
         assert isinstance(source, SeismicSource)
         per_packet = SEISMIC_SR_HZ * timing.interval_ms // 1000
         block = source.samples(k_from * per_packet, k_to * per_packet)
         block = np.round(block, SAMPLE_DIGITS) + 0.0
-        rows = []
+        records = []
         for p, k in enumerate(range(k_from, k_to)):
             ts = timing.base_ms + k * timing.interval_ms
-            for c, channel in enumerate(SEISMIC_CHANNELS):
-                samples = block[c, p * per_packet : (p + 1) * per_packet].tolist()
-                body = {
-                    "station": timing.spec.id,
-                    "ts": ts,
-                    "seq": 3 * k + c,
-                    "channel": channel,
-                    "sr": SEISMIC_SR_HZ,
-                    "t0": ts,
-                    "samples": samples,
-                }
-                message = SimMessage(
-                    ts / 1000, timing.spec.id, Kind.SEISMIC, 3 * k + c, timing.topic, _dumps(body)
-                )
-                rows.append((ts, timing.order, c, message))
-        return rows
+            for c in range(len(SEISMIC_CHANNELS)):
+                samples = block[c, p * per_packet : (p + 1) * per_packet]
+                arrival = max(ts + round(PACKET_S * 1000), self.start_ms) / 1000
+                records.append(Record(arrival, ts, 3 * k + c, c, None, samples, ts / 1000))
+        return records
+
+    @staticmethod
+    def _row(timing: _Timing, record: Record) -> _Row:
+        payload: Any
+        if record.values is not None:
+            payload = _rounded(record.values)
+        else:
+            payload = record.samples
+        return (
+            record.arrival,
+            record.rank,
+            record.ts_ms,
+            timing.order,
+            record.channel,
+            record.copy,
+            record.seq,
+            payload,
+        )
+
+    # -- encoders ------------------------------------------------------------------------------
+
+    def _message(self, timing: _Timing, row: _Row) -> SimMessage:
+        arrival, _, ts, _, channel, _, seq, payload = row
+        spec = timing.spec
+        body: dict[str, Any]
+        if spec.kind is Kind.SEISMIC:
+            body = {
+                "station": spec.id,
+                "ts": ts,
+                "seq": seq,
+                "channel": SEISMIC_CHANNELS[channel],
+                "sr": SEISMIC_SR_HZ,
+                "t0": ts,
+                "samples": payload.tolist(),
+            }
+        else:
+            body = {"station": spec.id, "ts": ts, "seq": seq, "values": payload, "quality": "ok"}
+        return SimMessage(ts / 1000, spec.id, spec.kind, seq, timing.topic, _dumps(body), arrival)
+
+    @staticmethod
+    def _reading(timing: _Timing, row: _Row) -> Reading:
+        arrival, _, ts, _, channel, _, seq, payload = row
+        spec = timing.spec
+        if spec.kind is Kind.SEISMIC:
+            samples: FloatArray = np.array(payload, dtype=np.float64)
+            samples.flags.writeable = False
+            wave = Waveform(SEISMIC_CHANNELS[channel], float(SEISMIC_SR_HZ), ts / 1000, samples)
+            return Reading(
+                spec.id, spec.kind, spec.district, ts / 1000, seq, _NO_VALUES, None, wave, arrival
+            )
+        return Reading(
+            spec.id, spec.kind, spec.district, ts / 1000, seq, payload, "ok", None, arrival
+        )

@@ -1,10 +1,10 @@
 """Live publisher: the simulator's messages over real MQTT, paced by a (scaled) clock.
 
 A background thread wakes every ``tick_s`` wall seconds, asks the simulator for everything whose
-event time has passed since the last tick and hands it to paho (QoS 1 by default). A seismic
-packet leaves when its last sample is due (start + 1 s), the other readings at their event time.
-Messages older than the clock when the publisher starts (the scenario's lead-in history) go out
-at once, in event-time order.
+*arrival* time has passed since the last tick (:meth:`SensorSimulator.deliveries`: faults
+applied) and hands it to paho (QoS 1 by default). A seismic packet leaves when its last sample is
+due (start + 1 s), the other readings at their event time, a buffered upload when its outage
+ends. The scenario's lead-in history arrives at the start, at once, in event-time order.
 
 Broker loss: paho's network thread reconnects (backoff ``reconnect_min_s``..``reconnect_max_s``);
 QoS ≥ 1 messages published meanwhile wait in paho's queue (at most ``max_queued``, beyond that
@@ -25,14 +25,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from simulators.generator import SensorSimulator, SimMessage
 from yujing.broker import parse_mqtt_url
 from yujing.clock import ScaledClock
-from yujing.contracts import Kind
 
 __all__ = ["Publisher", "PublisherStats"]
 
 log = logging.getLogger(__name__)
-
-SEISMIC_PACKET_S = 1.0
-_SCALAR_KINDS = frozenset(k for k in Kind if k is not Kind.SEISMIC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +42,7 @@ class PublisherStats:
     connects: int
     disconnects: int
     connected: bool
-    cursor_ts: float  # event time up to which messages were handed over (exclusive)
+    cursor_ts: float  # arrival time up to which messages were handed over (exclusive)
 
     @property
     def pending(self) -> int:
@@ -78,7 +74,7 @@ class Publisher:
         self._qos = qos
         self._tick_s = tick_s
         self._keepalive_s = keepalive_s
-        self._cursor = simulator.first_ts if from_ts is None else from_ts
+        self._cursor = simulator.first_arrival if from_ts is None else from_ts
         self._until: float | None = None
         self._lock = threading.Lock()
         self._acked = threading.Condition(self._lock)
@@ -192,10 +188,7 @@ class Publisher:
             self._stop.wait(self._tick_s)
 
     def _publish_window(self, t0: float, t1: float) -> None:
-        batch = self._simulator.stream(t0, t1, _SCALAR_KINDS)
-        lag = SEISMIC_PACKET_S
-        batch += self._simulator.stream(t0 - lag, t1 - lag, (Kind.SEISMIC,))
-        for message in batch:
+        for message in self._simulator.deliveries(t0, t1):
             self._send(message)
         with self._lock:
             self._cursor = t1

@@ -1,8 +1,8 @@
-"""Scenarios: hazard events in scenario seconds after the start, loaded from
-``configs/scenarios/*.yaml`` (through ``yujing.config``'s YAML reader, so errors name file, line
-and key path) and checked against a station registry.
+"""Scenarios: a station network, hazard events on a scenario clock (seconds after the start) and
+sensor faults, loaded from ``configs/scenarios/*.yaml`` and checked against the network.
 
-File shape (see ``configs/scenarios/demo.yaml``)::
+The YAML's shape is :mod:`simulators.scenario_schema`; every key is documented, with the physics
+of each model, in ``docs/simulators.md``. A minimal file::
 
     name: demo
     duration_s: 5400
@@ -11,40 +11,33 @@ File shape (see ``configs/scenarios/demo.yaml``)::
       - id: storm-1
         cells:
           - {lat: 39.97, lon: 116.30, sigma_km: 4.5, intensity_mm_h: [[-3600, 0], [300, 110]]}
-    rivers:
-      - id: river-1
-        stage_above_warning_m: [[0, -0.4], [600, 0.0]]
-        reaches: [{station: HD-WL-001, lag_s: 0, drop_m: 0}]
-    profiles:
-      - id: leak-1
-        hazard: gas_leak
-        quantity: ch4_pct_lel
-        added: [[60, 0], [480, 52]]
-        stations: [{station: CY-GS-006}, {station: CY-GS-005, factor: 0.35, delay_s: 30}]
     earthquakes:
       - {id: quake-1, origin_s: 300, lat: 39.93, lon: 116.29, depth_km: 10, magnitude: 5.8}
 
-Keyframes are ``[[t_s, value], ...]`` pairs (linear in between, flat outside).
+Keyframes are ``[[t_s, value], ...]`` pairs (linear in between, flat outside). Without a
+``network`` the scenario runs on the demo district (``configs/demo/stations.yaml``).
 
 Lead-in (pre-storm history): a rainstorm ladder grades 3/6/12 h totals, which no storm can fill
 in the 15 minutes a demo has to show an orange. So the stations of the kinds in ``lead_in_s``
-already report from ``-lead_in_s``: the demo's rain gauges have 3 h of history (steady rain, then
-the convective core building up) and a live publisher sends that history as one burst at
+already report from ``-lead_in_s``, and a live publisher sends that history as one burst at
 start-up, in event-time order, before pacing the rest by the clock. Every other kind starts at
 scenario time 0. Ingest accepts the burst because its watermark is per station (DESIGN §4).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from simulators import scenario_schema as schema
+from simulators.dispersion import Enclosure
+from simulators.faults import SCALAR_ONLY, Fault
+from simulators.hydrology import Basin, BasinGauge, Underpass
 from simulators.models import (
     Earthquake,
     Keyframes,
@@ -54,16 +47,32 @@ from simulators.models import (
     Reach,
     RiverRise,
 )
+from simulators.network import BEIJING_SEATS, DistrictSeat, RainGrid, merge_registries, rain_network
 from simulators.noise import FloatArray
-from yujing.config.stations import Registry, StationSpec
+from simulators.rainfield import GaugeField, IdfCurve, MovingCell, RainPart, chicago_hyetograph
+from simulators.tank import Runaway
+from yujing.config.stations import Registry, StationSpec, load_registry
 from yujing.config.yamlfile import load_model
 from yujing.contracts import ConfigError, Hazard, Kind
 
-__all__ = ["DEMO_SCENARIO", "PROFILE_KINDS", "Scenario", "Storm", "demo_scenario", "load_scenario"]
+__all__ = [
+    "DEFAULT_SEED",
+    "DEFAULT_START",
+    "DEMO_SCENARIO",
+    "PROFILE_KINDS",
+    "LeakPlan",
+    "NetworkPlan",
+    "Scenario",
+    "Storm",
+    "demo_scenario",
+    "load_scenario",
+    "scenario_registry",
+]
 
 DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "configs" / "scenarios" / "demo.yaml"
+_DEMO_REGISTRY = DEMO_SCENARIO.parent.parent / "demo" / "stations.yaml"
 
-# quantity a profile may drive -> the kinds of station that report it
+# quantity a profile or a leak may drive -> the kinds of station that report it
 PROFILE_KINDS: Mapping[str, tuple[Kind, ...]] = MappingProxyType(
     {
         "depth_cm": (Kind.PONDING,),
@@ -75,86 +84,12 @@ PROFILE_KINDS: Mapping[str, tuple[Kind, ...]] = MappingProxyType(
         "temp_c": (Kind.CHEM,),
     }
 )
-_Pairs = list[tuple[float, float]]
+DEFAULT_SEED = 7
+DEFAULT_START = 1_784_613_600.0  # 2026-07-21T06:00:00Z, the demo's scenario time 0
 
 
-def _keyframes(pairs: _Pairs) -> Keyframes:
+def _keyframes(pairs: Sequence[tuple[float, float]]) -> Keyframes:
     return Keyframes(tuple(t for t, _ in pairs), tuple(v for _, v in pairs))
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _KeyframeOwner(_Strict):
-    @field_validator("*", mode="after")
-    @classmethod
-    def _times_increase(cls, value: object) -> object:
-        if isinstance(value, list) and value and isinstance(value[0], tuple):
-            times = [pair[0] for pair in value]
-            if any(b <= a for a, b in zip(times, times[1:], strict=False)):
-                raise ValueError(f"keyframe times must increase, got {times}")
-        return value
-
-
-class _CellModel(_KeyframeOwner):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    sigma_km: float = Field(gt=0)
-    intensity_mm_h: _Pairs = Field(min_length=1)
-
-
-class _StormModel(_Strict):
-    id: str
-    cells: list[_CellModel] = Field(min_length=1)
-
-
-class _ReachModel(_Strict):
-    station: str
-    lag_s: float = Field(default=0.0, ge=0)
-    drop_m: float = 0.0
-
-
-class _RiverModel(_KeyframeOwner):
-    id: str
-    stage_above_warning_m: _Pairs = Field(min_length=1)
-    reaches: list[_ReachModel] = Field(min_length=1)
-
-
-class _ProfileStationModel(_Strict):
-    station: str
-    factor: float = 1.0
-    delay_s: float = Field(default=0.0, ge=0)
-
-
-class _ProfileModel(_KeyframeOwner):
-    id: str
-    hazard: Hazard
-    quantity: str
-    added: _Pairs = Field(min_length=1)
-    stations: list[_ProfileStationModel] = Field(min_length=1)
-
-
-class _QuakeModel(_Strict):
-    id: str
-    origin_s: float
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    depth_km: float = Field(gt=0)
-    magnitude: float = Field(ge=0, le=9.5)
-    vp_km_s: float = Field(default=6.0, gt=0)
-    vs_km_s: float = Field(default=3.5, gt=0)
-
-
-class _ScenarioModel(_Strict):
-    name: str
-    description: str = ""
-    duration_s: float = Field(gt=0)
-    lead_in_s: dict[Kind, float] = Field(default_factory=dict)
-    storms: list[_StormModel] = Field(default_factory=list)
-    rivers: list[_RiverModel] = Field(default_factory=list)
-    profiles: list[_ProfileModel] = Field(default_factory=list)
-    earthquakes: list[_QuakeModel] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +97,7 @@ class Storm:
     """Rain cells that together make one storm (e.g. stratiform shield + convective core)."""
 
     id: str
-    cells: tuple[RainCell, ...]
+    cells: tuple[RainCell | MovingCell, ...]
 
     def depth_mm(self, lat: float, lon: float, t_s: npt.ArrayLike) -> FloatArray:
         """Rain depth (mm) fallen at (lat, lon) up to each scenario time."""
@@ -170,6 +105,40 @@ class Storm:
         for cell in self.cells:
             total = total + cell.depth_mm(lat, lon, t_s)
         return total
+
+
+@dataclass(frozen=True, slots=True)
+class LeakPlan:
+    """A leak as configured; :class:`simulators.sources.SourceBuilder` places it on the network
+    (``at_station``), reaches its sensors (``sensors`` and everything within ``radius_m``) and
+    starts it when a runaway's relief valve lifts (``after_relief_of``)."""
+
+    id: str
+    hazard: Hazard
+    quantity: str
+    at_station: str | None
+    lat: float | None
+    lon: float | None
+    height_m: float
+    rate_g_s: Keyframes
+    after_relief_of: str | None
+    wind_m_s: float
+    wind_from_deg: float
+    stability: str
+    sensor_height_m: float
+    enclosure: Enclosure | None
+    sensors: tuple[str, ...]
+    radius_m: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPlan:
+    """Where the stations come from: a registry YAML, a generated rain grid, or both."""
+
+    registry: Path | None
+    rain: RainGrid | None
+    seats: tuple[DistrictSeat, ...]
+    seed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +155,35 @@ class Scenario:
     profiles: tuple[Profile, ...] = ()
     earthquakes: tuple[Earthquake, ...] = ()
     source: Path | None = None
+    seed: int | None = None
+    start: float | None = None
+    network: NetworkPlan | None = None
+    gauge_fields: tuple[GaugeField, ...] = ()
+    basins: tuple[Basin, ...] = ()
+    underpasses: tuple[Underpass, ...] = ()
+    leaks: tuple[LeakPlan, ...] = ()
+    runaways: tuple[Runaway, ...] = ()
+    faults: tuple[Fault, ...] = ()
+    tolerance_s: Mapping[Hazard, float] = field(default_factory=lambda: MappingProxyType({}))
 
     def lead_in_for(self, kind: Kind) -> float:
         return self.lead_in_s.get(kind, 0.0)
+
+    @property
+    def run_seed(self) -> int:
+        """The file's seed, else :data:`DEFAULT_SEED`."""
+        return self.seed if self.seed is not None else DEFAULT_SEED
+
+    @property
+    def run_start(self) -> float:
+        """The file's start (epoch s), else :data:`DEFAULT_START` (replays, recordings)."""
+        return self.start if self.start is not None else DEFAULT_START
+
+    @property
+    def rain_parts(self) -> tuple[RainPart, ...]:
+        """Every cell and gauge field: the scenario's rain field."""
+        cells: list[RainPart] = [cell for storm in self.storms for cell in storm.cells]
+        return (*cells, *self.gauge_fields)
 
     def check_against(self, registry: Registry) -> None:
         """Raise :class:`ConfigError` unless every named station exists, has the right kind
@@ -197,11 +192,13 @@ class Scenario:
         for river in self.rivers:
             for reach in river.reaches:
                 spec = _station(registry, reach.station, (Kind.WATER_LEVEL,), where, river.id)
-                for param in ("normal_level_m", "warning_level_m"):
-                    if not isinstance(spec.params.get(param), int | float):
-                        raise ConfigError(
-                            f"{where}: rivers {river.id}: station {spec.id} lacks param {param}"
-                        )
+                _params(spec, ("normal_level_m", "warning_level_m"), where, f"rivers {river.id}")
+        for basin in self.basins:
+            for gauge in basin.gauges:
+                spec = _station(registry, gauge.station, (Kind.WATER_LEVEL,), where, basin.id)
+                _params(spec, ("normal_level_m", "warning_level_m"), where, f"basins {basin.id}")
+        for underpass in self.underpasses:
+            _station(registry, underpass.station, (Kind.PONDING,), where, "underpasses")
         for profile in self.profiles:
             kinds = PROFILE_KINDS.get(profile.quantity)
             if kinds is None:
@@ -211,6 +208,30 @@ class Scenario:
                 )
             for target in profile.stations:
                 _station(registry, target.station, kinds, where, profile.id)
+        runaways = {r.id for r in self.runaways}
+        for runaway in self.runaways:
+            spec = _station(registry, runaway.station, (Kind.CHEM,), where, runaway.id)
+            _params(spec, ("temp_normal_c", "pressure_normal_kpa"), where, f"runaways {runaway.id}")
+        for leak in self.leaks:
+            kinds = PROFILE_KINDS[leak.quantity]
+            if leak.at_station is not None and registry.get(leak.at_station) is None:
+                raise ConfigError(f"{where}: leaks {leak.id}: unknown station {leak.at_station!r}")
+            for sensor in leak.sensors:
+                _station(registry, sensor, kinds, where, leak.id)
+            if leak.enclosure is not None:
+                _station(registry, leak.enclosure.station, kinds, where, leak.id)
+            if leak.after_relief_of is not None and leak.after_relief_of not in runaways:
+                raise ConfigError(
+                    f"{where}: leaks {leak.id}: after_relief_of {leak.after_relief_of!r} is not "
+                    f"a runaway of this scenario (known: {sorted(runaways)})"
+                )
+        for fault in self.faults:
+            spec = _station(registry, fault.station, tuple(Kind), where, f"faults {fault.kind}")
+            if fault.kind in SCALAR_ONLY and spec.kind is Kind.SEISMIC:
+                raise ConfigError(
+                    f"{where}: faults {fault.kind.value}: station {spec.id} is seismic; "
+                    f"{fault.kind.value} needs scalar values"
+                )
 
 
 def _station(
@@ -227,24 +248,113 @@ def _station(
     return spec
 
 
+def _params(spec: StationSpec, names: tuple[str, ...], where: str, event: str) -> None:
+    for param in names:
+        if not isinstance(spec.params.get(param), int | float):
+            raise ConfigError(f"{where}: {event}: station {spec.id} lacks param {param}")
+
+
+def scenario_registry(scenario: Scenario) -> Registry:
+    """The scenario's stations: its registry file and/or generated rain grid (the demo district
+    when it names none), checked against the scenario's events."""
+    plan = scenario.network
+    where = str(scenario.source or scenario.name)
+    if plan is None:
+        registry = load_registry(_DEMO_REGISTRY)
+    else:
+        parts: list[list[StationSpec]] = []
+        if plan.registry is not None:
+            parts.append(list(load_registry(plan.registry)))
+        if plan.rain is not None:
+            parts.append(rain_network(plan.rain, plan.seats, plan.seed))
+        registry = merge_registries(*parts, source=where)
+    scenario.check_against(registry)
+    return registry
+
+
+def _cell(model: schema.CellModel) -> RainCell | MovingCell:
+    if model.design is not None:
+        design = model.design
+        d = design.idf
+        intensity = chicago_hyetograph(
+            IdfCurve(d.a_mm_min, d.c, d.b_min, d.n),
+            design.return_period_years,
+            duration_min=design.duration_min,
+            peak_ratio=design.peak_ratio,
+            start_s=design.start_s,
+        )
+    else:
+        assert model.intensity_mm_h is not None
+        intensity = _keyframes(model.intensity_mm_h)
+    velocity = model.velocity_kmh
+    if velocity is None or (velocity.east == 0 and velocity.north == 0):
+        return RainCell(model.lat, model.lon, model.sigma_km, intensity)
+    return MovingCell(
+        model.lat, model.lon, model.sigma_km, intensity, velocity.east, velocity.north
+    )
+
+
+def _network(model: schema.NetworkModel | None, folder: Path) -> NetworkPlan | None:
+    if model is None:
+        return None
+    registry = None if model.registry is None else (folder / model.registry).resolve()
+    rain = seats = None
+    seed = DEFAULT_SEED
+    if model.generate is not None:
+        g = model.generate
+        r = g.rain
+        rain = RainGrid(r.count, r.south, r.north, r.west, r.east, r.interval_s)
+        seed = g.seed
+        if g.districts == "beijing":
+            seats = BEIJING_SEATS
+        else:
+            seats = tuple(DistrictSeat(s.name, s.lat, s.lon) for s in g.districts)
+    return NetworkPlan(registry, rain, seats or (), seed)
+
+
+def _leak(m: schema.LeakModel) -> LeakPlan:
+    enclosure = None
+    if m.enclosure is not None:
+        e = m.enclosure
+        enclosure = Enclosure(e.station, e.volume_m3, e.air_changes_h)
+    return LeakPlan(
+        m.id,
+        m.hazard,
+        m.quantity,
+        m.at_station,
+        m.lat,
+        m.lon,
+        m.height_m,
+        _keyframes(m.rate_g_s),
+        m.after_relief_of,
+        m.wind.speed_m_s,
+        m.wind.from_deg,
+        m.stability,
+        m.sensor_height_m,
+        enclosure,
+        tuple(m.sensors),
+        m.radius_m,
+    )
+
+
+def _faults(models: list[schema.FaultModel]) -> tuple[Fault, ...]:
+    out = []
+    for m in models:
+        for station in [m.station] if m.station is not None else m.stations:
+            out.append(Fault(m.type, station, m.from_s, m.to_s, m.value, tuple(m.at_s), m.quantity))
+    return tuple(out)
+
+
 def load_scenario(path: Path) -> Scenario:
     """Load a scenario YAML into frozen objects (errors name file, line and key path)."""
-    model, _ = load_model(_ScenarioModel, path)
+    model, _ = load_model(schema.ScenarioModel, path)
+    folder = path.resolve().parent
     return Scenario(
         name=model.name,
         description=model.description,
         duration_s=model.duration_s,
         lead_in_s=MappingProxyType(dict(model.lead_in_s)),
-        storms=tuple(
-            Storm(
-                s.id,
-                tuple(
-                    RainCell(c.lat, c.lon, c.sigma_km, _keyframes(c.intensity_mm_h))
-                    for c in s.cells
-                ),
-            )
-            for s in model.storms
-        ),
+        storms=tuple(Storm(s.id, tuple(_cell(c) for c in s.cells)) for s in model.storms),
         rivers=tuple(
             RiverRise(
                 r.id,
@@ -270,6 +380,59 @@ def load_scenario(path: Path) -> Scenario:
             for q in model.earthquakes
         ),
         source=path,
+        seed=model.seed,
+        start=None if model.start is None else model.start.timestamp(),
+        network=_network(model.network, folder),
+        gauge_fields=tuple(
+            GaugeField.from_totals(
+                g.id,
+                [(s.name, s.lat, s.lon, s.mm) for s in g.sites],
+                start_s=g.start_s,
+                step_s=g.step_s,
+                power=g.power,
+                scale=g.scale,
+            )
+            for g in model.gauge_fields
+        ),
+        basins=tuple(
+            Basin(
+                b.id,
+                b.lat,
+                b.lon,
+                b.radius_km,
+                b.area_km2,
+                b.runoff_coeff,
+                b.initial_loss_mm,
+                b.reservoirs,
+                b.k_s,
+                b.base_flow_m3s,
+                tuple(
+                    BasinGauge(g.station, g.lag_s, g.share, g.warning_q_m3s, g.exponent)
+                    for g in b.gauges
+                ),
+            )
+            for b in model.basins
+        ),
+        underpasses=tuple(
+            Underpass(u.station, u.catchment_m2, u.runoff_coeff, u.drain_m3s, u.sag_m2)
+            for u in model.underpasses
+        ),
+        leaks=tuple(_leak(m) for m in model.leaks),
+        runaways=tuple(
+            Runaway(
+                r.id,
+                r.station,
+                r.onset_s,
+                r.heat_rate_k_min,
+                r.activation_k,
+                r.cooling_per_s,
+                r.vapour_k,
+                r.relief_kpa,
+            )
+            for r in model.runaways
+        ),
+        faults=_faults(model.faults),
+        tolerance_s=MappingProxyType(dict(model.truth.tolerance_s)),
     )
 
 

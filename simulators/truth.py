@@ -53,10 +53,11 @@ def _rain(simulator: SensorSimulator) -> list[dict[str, Any]]:
         for spec in simulator.registry.of_kind(Kind.RAIN):
             source = simulator.source(spec.id)
             assert isinstance(source, RainSource)
-            depth = source.depth_mm(t)
+            depth = source.catch_factor * storm.depth_mm(spec.lat, spec.lon, t)
             row: dict[str, Any] = {"station": spec.id}
             for hours in (1, 3):
-                window = depth - source.depth_mm(t - 3600.0 * hours)
+                before = source.catch_factor * storm.depth_mm(spec.lat, spec.lon, t - 3600 * hours)
+                window = depth - before
                 i = int(np.argmax(window))
                 row[f"peak_rain_{hours}h_mm"] = round(float(window[i]), 1)
                 row[f"peak_rain_{hours}h_s"] = float(t[i])

@@ -61,9 +61,161 @@ class Metrics:
         self.queue_depth = Gauge(
             "yujing_queue_depth", "Items waiting in an internal queue", ["queue"], registry=r
         )
+        self.detector_errors = Counter(
+            "yujing_detector_errors",
+            "Detector calls that raised (the reading is kept, the other stations go on)",
+            ["detector"],
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "yujing_pipeline_batch_seconds",
             "Wall time to decode, detect and grade one batch of messages",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        # ---- detectors: completeness (detectors/completeness.py), set on every tick ----------
+        self.station_completeness = Gauge(
+            "yujing_station_completeness_ratio",
+            "Reports received / expected over the last hour (at least 10 intervals), per station",
+            ["station", "district", "kind"],
+            registry=r,
+        )
+        self.district_completeness = Gauge(
+            "yujing_district_completeness_ratio",
+            "Reports received / expected over the last hour, summed over a district's stations "
+            "of a kind (kind=all: every station of the district)",
+            ["district", "kind"],
+            registry=r,
+        )
+        # ---- alerting: journal, call and response (docs/alerting.md) ------------------------
+        self.journal_seconds = Histogram(
+            "yujing_alert_journal_commit_seconds",
+            "Wall time of one alerting journal transaction (state, transitions, outbox)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.alert_deliver_seconds = Histogram(
+            "yujing_alert_deliver_seconds",
+            "Outbox row written to delivery confirmed (runtime clock), per grade and channel",
+            ["grade", "channel"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.alert_suppressed = Counter(
+            "yujing_alert_suppressed",
+            "Notices or deliveries held back, by reason (silenced, inhibited, flapping, …)",
+            ["reason"],
+            registry=r,
+        )
+        self.alert_pages = Counter(
+            "yujing_alert_pages",
+            "Pages that need an acknowledgement (orange/red fired or upgraded), per grade",
+            ["grade"],
+            registry=r,
+        )
+        self.alert_ack_seconds = Histogram(
+            "yujing_alert_ack_seconds",
+            "Page to acknowledgement, per paged grade",
+            ["grade"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.alert_reached = Counter(
+            "yujing_alert_reached",
+            "Pages acknowledged within the reach target (300 s), per paged grade",
+            ["grade"],
+            registry=r,
+        )
+        self.alert_escalations = Counter(
+            "yujing_alert_escalations",
+            "Escalations to the next officer and reminders after the chain ran out",
+            ["grade", "reason"],
+            registry=r,
+        )
+        self.api_requests = Counter(
+            "yujing_api_requests",
+            "HTTP API requests by route and status code",
+            ["route", "status"],
+            registry=r,
+        )
+        # ---- storage writer (docs/storage.md); its queue is yujing_queue_depth{queue="storage"}
+        self.storage_written = Counter(
+            "yujing_storage_points_written",
+            "Points the time-series database accepted, per measurement",
+            ["measurement"],
+            registry=r,
+        )
+        self.storage_dropped = Counter(
+            "yujing_storage_points_dropped",
+            "Points given up on, by reason (queue_full, rejected, shutdown)",
+            ["reason"],
+            registry=r,
+        )
+        self.storage_errors = Counter(
+            "yujing_storage_write_errors",
+            "Failed write requests, by error (connection, timeout, http_<status>)",
+            ["error"],
+            registry=r,
+        )
+        self.storage_write_seconds = Histogram(
+            "yujing_storage_write_seconds",
+            "Wall time of one write request to the time-series database, success or not",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.storage_up = Gauge(
+            "yujing_storage_up",
+            "1 when the last write request succeeded, 0 when it failed or none was made yet",
+            registry=r,
+        )
+        self.storage_last_success = Gauge(
+            "yujing_storage_last_success_timestamp_seconds",
+            "Wall time (epoch s) of the last successful write request",
+            registry=r,
+        )
+        self.storage_queue_limit = Gauge(
+            "yujing_storage_queue_limit_points",
+            "Bound of the storage write queue, in points (drops start beyond it)",
+            registry=r,
+        )
+        # ---- scale-out runtime: bridge and Faust agents (docs/operations.md) -----------------
+        self.agent_events = Counter(
+            "yujing_agent_events",
+            "Records an agent finished, by agent and record type (reading, tick, finding, …)",
+            ["agent", "type"],
+            registry=r,
+        )
+        self.agent_errors = Counter(
+            "yujing_agent_errors",
+            "Records an agent failed on (counted, dead-lettered, skipped), by agent",
+            ["agent"],
+            registry=r,
+        )
+        self.agent_replayed = Counter(
+            "yujing_agent_replayed",
+            "Records skipped because their effect is already in the state (replays)",
+            ["agent"],
+            registry=r,
+        )
+        self.agent_alive = Gauge(
+            "yujing_agent_last_event_timestamp_seconds",
+            "Wall time an agent last finished a record or a tick (liveness)",
+            ["agent"],
+            registry=r,
+        )
+        self.bridge_produced = Counter(
+            "yujing_bridge_produced",
+            "Readings Kafka confirmed (acks=all) before their MQTT acknowledgement",
+            registry=r,
+        )
+        self.bridge_inflight = Gauge(
+            "yujing_bridge_inflight",
+            "Readings handed to the Kafka producer and not yet confirmed",
+            registry=r,
+        )
+        self.bridge_produce_seconds = Histogram(
+            "yujing_bridge_produce_seconds",
+            "Wall time from handing a batch to the producer to Kafka confirming all of it",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )

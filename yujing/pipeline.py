@@ -6,17 +6,35 @@ virtual clock, the Faust agents call the same stages; all get identical output f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from alerting import AlertBook
-from detectors import Detector, build_detectors
-from ingest import Decoder, DeadLetter
+from alerting import PolicyGrader
+from detectors import Detector, build_detectors, build_second_tier
+from ingest import DeadLetter, Decoder, reading_topic
 from yujing.config import LadderBook, QuantityLimits, Registry
 from yujing.config.settings import IngestSettings
-from yujing.contracts import Finding, Notice, PayloadRejected, Reading
+from yujing.contracts import Alert, Finding, Notice, PayloadRejected, Reading, RejectReason
 from yujing.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class Grader(Protocol):
+    """The alerting stage as the pipeline sees it: findings and time in, notices out.
+
+    The default is :class:`alerting.PolicyGrader` (pure, state in :meth:`Pipeline.snapshot`);
+    the embedded runtime passes :class:`alerting.AlertingService`, which journals every step
+    before sending and keeps its state out of the snapshot (``snapshot()`` returns None).
+    """
+
+    def apply(self, findings: Sequence[Finding], now: float) -> list[Notice]: ...
+    def advance(self, now: float) -> list[Notice]: ...
+    def alerts(self) -> list[Alert]: ...
+    def snapshot(self) -> dict[str, Any] | None: ...
+    def restore(self, state: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +63,8 @@ class StepResult:
 
 
 class Pipeline:
-    """Decoder + per-station detectors + alert book, with metrics observed on the side."""
+    """Decoder + per-station detectors (first tier) + area/network/chain detectors (second
+    tier, :mod:`detectors.tier2`) + alert book, with metrics observed on the side."""
 
     def __init__(
         self,
@@ -56,6 +75,7 @@ class Pipeline:
         *,
         topic_prefix: str = "yujing/v1",
         metrics: Metrics | None = None,
+        grader: Grader | None = None,
     ) -> None:
         self.registry = registry
         self.metrics = metrics
@@ -71,7 +91,8 @@ class Pipeline:
             station.id: build_detectors(station, ladders.for_station(station))
             for station in registry
         }
-        self.book = AlertBook()
+        self.areas = build_second_tier(registry, ladders)
+        self.book: Grader = grader if grader is not None else PolicyGrader()
 
     def process(self, messages: Iterable[RawMessage], now: float) -> StepResult:
         """Decode, detect and grade a batch of messages at time ``now``."""
@@ -92,27 +113,72 @@ class Pipeline:
                     )
                 )
                 continue
-            out.readings.append(reading)
-            for detector in self.detectors[reading.station]:
-                out.findings.extend(detector.update(reading))
-        self._grade(out)
+            self._detect(reading, out)
+        self._grade(out, now)
         self._observe(out)
         return out
+
+    def process_readings(self, readings: Iterable[Reading], now: float) -> StepResult:
+        """Like :meth:`process` for readings decoded elsewhere (replay makes them straight from
+        a scenario, skipping JSON): ingest's post-decode checks (``future_timestamp``, the
+        station history's ``duplicate`` and ``too_late``) still apply (:func:`_admit`)."""
+        out = StepResult()
+        for reading in readings:
+            try:
+                _admit(self.decoder, reading, now)
+            except PayloadRejected as rejected:
+                out.rejected.append(
+                    DeadLetter(
+                        received=reading.received,
+                        topic=reading_topic(
+                            self.decoder.prefix, reading.district, reading.kind, reading.station
+                        ),
+                        reason=rejected.reason,
+                        detail=rejected.detail,
+                        payload=b"",
+                    )
+                )
+                continue
+            self._detect(reading, out)
+        self._grade(out, now)
+        self._observe(out)
+        return out
+
+    def _detect(self, reading: Reading, out: StepResult) -> None:
+        out.readings.append(reading)
+        first: list[Finding] = []
+        for detector in self.detectors[reading.station]:
+            try:
+                first.extend(detector.update(reading))
+            except Exception:  # a detector bug must not stop the other stations
+                self._detector_failed(detector, reading.station)
+        out.findings.extend(self.areas.update(reading, first))
 
     def tick(self, now: float) -> StepResult:
         """Let time pass: silence, window expiry, book housekeeping."""
         out = StepResult()
-        for detectors in self.detectors.values():
+        first: list[Finding] = []
+        for station, detectors in self.detectors.items():
             for detector in detectors:
-                out.findings.extend(detector.advance(now))
-        self._grade(out)
+                try:
+                    first.extend(detector.advance(now))
+                except Exception:  # a detector bug must not stop the other stations
+                    self._detector_failed(detector, station)
+        out.findings.extend(self.areas.advance(now, first))
+        self._grade(out, now)
         out.notices.extend(self.book.advance(now))
         self._observe(out)
+        self._observe_completeness()
         return out
 
-    def _grade(self, out: StepResult) -> None:
-        for finding in out.findings:
-            out.notices.extend(self.book.apply(finding))
+    def _detector_failed(self, detector: Detector, station: str) -> None:
+        name = type(detector).__name__
+        log.exception("detector failed", extra={"detector": name, "station": station})
+        if self.metrics is not None:
+            self.metrics.detector_errors.labels(name).inc()
+
+    def _grade(self, out: StepResult, now: float) -> None:
+        out.notices.extend(self.book.apply(out.findings, now))
 
     def _observe(self, out: StepResult) -> None:
         metrics = self.metrics
@@ -130,6 +196,18 @@ class Pipeline:
             ).inc()
         if out.notices:
             self.refresh_active_gauge()
+
+    def _observe_completeness(self) -> None:
+        """Received / expected reports per station and per district (and kind), on each tick."""
+        if self.metrics is None:
+            return
+        book = self.areas.completeness
+        for row in book.stations():
+            self.metrics.station_completeness.labels(row.station, row.district, row.kind).set(
+                row.ratio
+            )
+        for row in book.districts():
+            self.metrics.district_completeness.labels(row.district, row.kind).set(row.ratio)
 
     def refresh_active_gauge(self) -> None:
         if self.metrics is None:
@@ -151,7 +229,8 @@ class Pipeline:
                 station: [d.snapshot() for d in detectors]
                 for station, detectors in self.detectors.items()
             },
-            "book": self.book.snapshot(),
+            "areas": self.areas.snapshot(),
+            "book": self.book.snapshot(),  # None when the grader journals its own state
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -162,7 +241,23 @@ class Pipeline:
                 continue  # registry changed: that station starts fresh
             for detector, snap in zip(detectors, snapshots, strict=True):
                 detector.restore(snap)
-        self.book.restore(state["book"])
+        if "areas" in state:
+            self.areas.restore(state["areas"])
+        if state.get("book") is not None:
+            self.book.restore(state["book"])
+
+
+def _admit(decoder: Decoder, reading: Reading, now: float) -> None:
+    """The checks :meth:`ingest.Decoder.decode` makes after parsing (future event time, then
+    duplicate / too late against the station history), for a reading made without JSON."""
+    if reading.ts > now + decoder.future_tolerance_s:
+        raise PayloadRejected(
+            RejectReason.FUTURE_TIMESTAMP,
+            f"ts {reading.ts:.3f} is {reading.ts - now:.3f} s ahead of now {now:.3f} "
+            f"(tolerance {decoder.future_tolerance_s:g} s)",
+        )
+    channel = "" if reading.waveform is None else reading.waveform.channel
+    decoder.history.admit(reading.station, channel, reading.seq, reading.ts)
 
 
 def latencies(notices: Sequence[Notice], now: float) -> list[tuple[str, float]]:

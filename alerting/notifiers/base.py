@@ -1,6 +1,7 @@
 """The one interface every notification channel implements.
 
-A notifier knows how to put one :class:`Notice` on one channel, and nothing else: no retries, no
+A notifier knows how to put one :class:`~alerting.model.Delivery` (a notice, and for officer
+channels the officer and address) on one channel, and nothing else: no retries, no
 queueing, no backoff (those live once, in :mod:`alerting.dispatch`, as Alertmanager keeps them in
 its retry stage). It reports failure by raising :class:`DeliveryError` and says with
 ``retryable`` whether trying again can help (a timeout can; a rejected payload cannot).
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from yujing.contracts import DeliveryError, Notice
+from alerting.model import Delivery
+from yujing.contracts import DeliveryError
 
 __all__ = ["DeliveryError", "Notifier"]
 
@@ -29,8 +31,8 @@ class Notifier(Protocol):
     @property
     def is_public(self) -> bool: ...
 
-    async def send(self, notice: Notice) -> None:
-        """Deliver ``notice`` once, or raise :class:`DeliveryError` (``retryable`` set)."""
+    async def send(self, delivery: Delivery) -> None:
+        """Deliver once, or raise :class:`DeliveryError` (``retryable`` set)."""
         ...
 
     async def close(self) -> None:

@@ -19,6 +19,7 @@ import sys
 from datetime import datetime, tzinfo
 from typing import TextIO
 
+from alerting.model import Delivery
 from yujing.contracts import DeliveryError, Grade, Notice, NoticeReason
 
 __all__ = ["ConsoleNotifier", "format_notice"]
@@ -108,8 +109,10 @@ class ConsoleNotifier:
         self._color = _is_terminal(self._stream) if color is None else color
         self._tz = tz
 
-    async def send(self, notice: Notice) -> None:
-        line = format_notice(notice, color=self._color, tz=self._tz)
+    async def send(self, delivery: Delivery) -> None:
+        line = format_notice(delivery.notice, color=self._color, tz=self._tz)
+        if delivery.officer:
+            line += f"  → {delivery.officer_name or delivery.officer}"
         try:
             self._stream.write(line + "\n")
             self._stream.flush()

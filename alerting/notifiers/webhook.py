@@ -28,13 +28,13 @@ from typing import Any
 
 import httpx
 
-from yujing.contracts import DeliveryError, Notice
+from alerting.model import Delivery
+from alerting.notifiers._http import check_url, post, redact_url
+from yujing.contracts import Notice
 
-__all__ = ["WebhookNotifier", "encode_body", "sign_body"]
+__all__ = ["WebhookNotifier", "encode_body", "redact_url", "sign_body"]
 
 USER_AGENT = "yujing-webhook/1"  # the wire-format version; bumped only on breaking changes
-_RETRYABLE_4XX = frozenset({408, 429})
-_EXCERPT_CHARS = 200
 
 
 def sign_body(secret: bytes, body: bytes) -> str:
@@ -50,12 +50,6 @@ def encode_body(notice: Notice, sent_at: float) -> bytes:
         if isinstance(value, float) and not math.isfinite(value):
             payload[name] = None
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def redact_url(url: httpx.URL) -> str:
-    """``scheme://host[:port]``: enough to find the receiver, no path or query secrets."""
-    port = f":{url.port}" if url.port is not None else ""
-    return f"{url.scheme}://{url.host}{port}"
 
 
 class WebhookNotifier:
@@ -77,9 +71,7 @@ class WebhookNotifier:
         is_public: bool = False,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        parsed = httpx.URL(url)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ValueError(f"webhook {name}: url must be http(s)://host/..., got {url!r}")
+        parsed = check_url(f"webhook {name}", url)
         if timeout_s <= 0:
             raise ValueError(f"webhook {name}: timeout_s {timeout_s} must be above 0")
         if secret is not None and not secret:
@@ -97,38 +89,26 @@ class WebhookNotifier:
     def __repr__(self) -> str:
         return f"WebhookNotifier(name={self.name!r}, url={self._where!r})"
 
-    async def send(self, notice: Notice) -> None:
+    async def send(self, delivery: Delivery) -> None:
         sent_at = round(self._wall_clock(), 3)
-        body = encode_body(notice, sent_at)
+        body = encode_body(delivery.notice, sent_at)
         headers = {
             "Content-Type": "application/json",
-            "Idempotency-Key": notice.idempotency_key,
+            "Idempotency-Key": delivery.idempotency_key,
             "User-Agent": USER_AGENT,
         }
         if self._secret is not None:
             headers["X-Yujing-Signature"] = sign_body(self._secret, body)
             headers["X-Yujing-Timestamp"] = repr(sent_at)
-        try:
-            response = await self._client.post(
-                self._url, content=body, headers=headers, timeout=self._timeout_s
-            )
-        except httpx.UnsupportedProtocol as exc:
-            raise DeliveryError(self._error(exc), retryable=False) from exc
-        except httpx.RequestError as exc:  # connect/read/write errors and timeouts
-            raise DeliveryError(self._error(exc), retryable=True) from exc
-        status = response.status_code
-        if 200 <= status < 300:
-            return
-        excerpt = response.text[:_EXCERPT_CHARS].strip()
-        message = f"webhook {self.name}: HTTP {status} from {self._where}"
-        if excerpt:
-            message += f": {excerpt}"
-        raise DeliveryError(message, retryable=status >= 500 or status in _RETRYABLE_4XX)
+        await post(
+            self._client,
+            f"webhook {self.name}",
+            self._url,
+            timeout_s=self._timeout_s,
+            headers=headers,
+            content=body,
+        )
 
     async def close(self) -> None:
         if self._owns_client:
             await self._client.aclose()
-
-    def _error(self, exc: Exception) -> str:
-        detail = str(exc) or "no detail"
-        return f"webhook {self.name}: {type(exc).__name__} to {self._where}: {detail}"

@@ -85,7 +85,7 @@ def test_503_then_recovery_is_delivered_after_retries(http_receiver: HttpReceive
         dispatcher = Dispatcher(
             [WebhookNotifier("duty", http_receiver.url, b"k")],
             metrics,
-            on_delivered=lambda n, channel: delivered.append(n.idempotency_key),
+            on_delivered=lambda d, attempts: delivered.append(d.idempotency_key),
             base_backoff_s=BASE_S,
             max_backoff_s=MAX_S,
         )
@@ -113,7 +113,7 @@ def test_400_is_not_retried(http_receiver: HttpReceiver) -> None:
         dispatcher = Dispatcher(
             [WebhookNotifier("duty", http_receiver.url)],
             metrics,
-            on_failed=lambda n, channel, error: failures.append(error),
+            on_failed=lambda d, error, attempts: failures.append(error),
             base_backoff_s=BASE_S,
             max_backoff_s=MAX_S,
         )

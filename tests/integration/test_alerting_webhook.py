@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from alerting import WebhookNotifier
+from alerting.model import Delivery
 from tests.support.services import HttpReceiver
 from yujing.broker import free_port
 from yujing.contracts import (
@@ -52,7 +53,7 @@ def notice(value: float | None = 5.2) -> Notice:
 def send(notifier: WebhookNotifier, n: Notice) -> None:
     async def once() -> None:
         try:
-            await notifier.send(n)
+            await notifier.send(Delivery(n, notifier.name))
         finally:
             await notifier.close()
 
@@ -111,8 +112,8 @@ def test_each_attempt_is_stamped_and_signed_afresh(http_receiver: HttpReceiver) 
     webhook = WebhookNotifier("duty", http_receiver.url, SECRET, wall_clock=lambda: next(stamps))
 
     async def twice() -> None:
-        await webhook.send(notice())
-        await webhook.send(notice())
+        await webhook.send(Delivery(notice(), webhook.name))
+        await webhook.send(Delivery(notice(), webhook.name))
         await webhook.close()
 
     asyncio.run(twice())
@@ -130,9 +131,17 @@ def test_non_finite_values_are_sent_as_null(http_receiver: HttpReceiver) -> None
 
 
 STATUSES = {
-    500: True, 502: True, 503: True, 429: True, 408: True,
-    400: False, 401: False, 404: False, 422: False, 301: False,
-}  # fmt: skip
+    500: True,
+    502: True,
+    503: True,
+    429: True,
+    408: True,
+    400: False,
+    401: False,
+    404: False,
+    422: False,
+    301: False,
+}
 
 
 def test_status_codes_say_whether_to_retry(http_receiver: HttpReceiver) -> None:
@@ -143,7 +152,7 @@ def test_status_codes_say_whether_to_retry(http_receiver: HttpReceiver) -> None:
         for status in STATUSES:
             http_receiver.status = status
             with pytest.raises(DeliveryError) as caught:
-                await webhook.send(notice())
+                await webhook.send(Delivery(notice(), webhook.name))
             assert f"HTTP {status}" in str(caught.value)
             seen[status] = caught.value.retryable
         await webhook.close()
@@ -175,10 +184,10 @@ def test_a_shared_client_is_left_open_for_its_owner(http_receiver: HttpReceiver)
     async def scenario() -> None:
         async with httpx.AsyncClient() as client:
             webhook = WebhookNotifier("duty", http_receiver.url, client=client)
-            await webhook.send(notice())
+            await webhook.send(Delivery(notice(), webhook.name))
             await webhook.close()
             assert not client.is_closed
-            await webhook.send(notice())  # still usable by its owner
+            await webhook.send(Delivery(notice(), webhook.name))  # still usable by its owner
 
     asyncio.run(scenario())
     assert len(http_receiver.requests) == 2

@@ -82,15 +82,16 @@ def settings_path(tmp_path: Path, mosquitto: Broker, http_receiver: HttpReceiver
 
 
 def send_storm(sender: Sender, t: float) -> None:
-    """One escalating episode per family, event times just before ``t``."""
-    for seq, pct in enumerate([5.0, 12.0, 30.0, 55.0]):
+    """One escalating episode per family, event times just before ``t``. Gas levels are
+    confirmed by 2 of the last 3 readings (configs/ladders/gas.yaml), so some come twice."""
+    for seq, pct in enumerate([5.0, 12.0, 12.0, 30.0, 55.0, 55.0]):
         sender.reading(
             "d2",
             "gas",
             "G1",
             {
                 "station": "G1",
-                "ts": ms(t - 40 + seq * 10),
+                "ts": ms(t - 60 + seq * 10),
                 "seq": seq,
                 "values": {"ch4_pct_lel": pct},
             },
@@ -158,7 +159,7 @@ def test_every_family_alerts_end_to_end(
         bodies = {b["key"]: b for b in http_receiver.bodies() if b["version"] == 1}
         assert bodies["W1/flood/level"]["threshold"] == pytest.approx(3.0)
         assert bodies["W1/flood/level"]["value"] == pytest.approx(3.1)
-        assert rt.metric("yujing_readings_ingested_total", kind="gas") == 4
+        assert rt.metric("yujing_readings_ingested_total", kind="gas") == 6
         assert (
             rt.metric("yujing_notices_total", hazard="gas_leak", grade="red", reason="upgraded")
             == 1
@@ -216,8 +217,8 @@ def test_bad_payloads_are_rejected_counted_and_dead_lettered(
     with running(settings_path) as rt:
         sender = Sender(mosquitto.host, mosquitto.port)
         t = time.time()
-        # good readings before the bad ones ...
-        for seq, pct in enumerate([5.0, 12.0]):
+        # good readings before the bad ones (2 of the last 3 confirm a level) ...
+        for seq, pct in enumerate([5.0, 12.0, 12.0]):
             sender.reading(
                 "d2",
                 "gas",
@@ -242,12 +243,14 @@ def test_bad_payloads_are_rejected_counted_and_dead_lettered(
                 )
             sender.raw(topic, payload)
         # ... and after them
-        sender.reading(
-            "d2",
-            "gas",
-            "G1",
-            {"station": "G1", "ts": ms(t - 5), "seq": 2, "values": {"ch4_pct_lel": 55.0}},
-        )
+        for seq in (3, 4):
+            sender.reading(
+                "d2",
+                "gas",
+                "G1",
+                {"station": "G1", "ts": ms(t - 7 + seq), "seq": seq,
+                 "values": {"ch4_pct_lel": 55.0}},
+            )
         wait_for(lambda: ("G1/gas_leak/ch4", "upgraded", "red", 2) in notices(http_receiver), 20)
         assert notices(http_receiver) == {
             ("G1/gas_leak/ch4", "fired", "blue", 1),

@@ -11,6 +11,12 @@ File shape::
         params: {}            # rule-specific detector parameters
         rungs:
           - {grade: blue, enter: 50, hysteresis: 5, min_dwell_s: 3600}
+    quality:                  # optional: sensor-quality checks per raw quantity of this kind
+      rain_mm: {span_min: 0, span_max: 100, source: "..."}
+    clock: {ahead_s: 3600, lag_s: 900}  # optional: clock checks (detectors.quality.ClockSpec)
+
+The file named ``chains.yaml`` in the same folder holds the hazard chains instead
+(:mod:`yujing.config.chains`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from detectors.chains import ChainSpec
 from detectors.ladder import Ladder, Rung
+from detectors.quality import ClockSpec, QualitySpec
+from yujing.config.chains import CHAINS_FILE, load_chains
 from yujing.config.stations import StationSpec
 from yujing.config.yamlfile import KeyPath, config_error, load_model
 from yujing.contracts import ConfigError, Grade, Hazard, Kind
@@ -53,12 +62,42 @@ class _RuleModel(BaseModel):
     rungs: list[_RungModel] = Field(min_length=1)
 
 
+class _QualityModel(BaseModel):
+    """detectors.quality.QualitySpec, field for field, plus the citation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    span_min: float | None = None
+    span_max: float | None = None
+    spike_window: int = Field(default=0, ge=0)
+    spike_k: float = Field(default=6.0, gt=0)
+    spike_floor: float = Field(default=0.0, ge=0)
+    stuck_s: float = Field(default=0.0, ge=0)
+    stuck_tolerance: float = Field(default=0.0, ge=0)
+    stuck_exempt_below: float | None = None
+    persist_n: int = Field(default=3, ge=1)
+    persist_m: int = Field(default=5, ge=1)
+    drift_limit: float = Field(default=0.0, ge=0)
+    drift_window_s: float = Field(default=21600.0, gt=0)
+    source: str = "project default"
+
+
+class _ClockModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ahead_s: float = Field(default=3600.0, gt=0)
+    lag_s: float = Field(default=900.0, gt=0)
+    hold_s: float | None = Field(default=None, gt=0)
+
+
 class _LadderFileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     hazard: Hazard
     kind: Kind | None = None
     rules: list[_RuleModel] = Field(min_length=1)
+    quality: dict[str, _QualityModel] = Field(default_factory=dict)
+    clock: _ClockModel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +106,8 @@ class RuleSpec:
 
     ``relative`` maps a grade to (station param, offset) for rungs whose ``enter`` depends on
     the station (a river gauge's warning level); they are resolved by
-    :meth:`LadderBook.for_station`.
+    :meth:`LadderBook.for_station`. ``quality`` and ``clock`` are the sensor-quality checks of
+    the file the rule comes from (per raw quantity; :mod:`detectors.quality`).
     """
 
     hazard: Hazard
@@ -75,6 +115,8 @@ class RuleSpec:
     ladder: Ladder
     params: Mapping[str, float | str | bool]
     relative: Mapping[Grade, tuple[str, float]] = field(default_factory=dict)
+    quality: Mapping[str, QualitySpec] = field(default_factory=dict)
+    clock: ClockSpec | None = None
 
     @property
     def rule(self) -> str:
@@ -83,9 +125,10 @@ class RuleSpec:
 
 @dataclass(frozen=True, slots=True)
 class LadderBook:
-    """Every rule, by (hazard, rule)."""
+    """Every rule, by (hazard, rule), and the hazard chains (``chains.yaml`` of the folder)."""
 
     rules: Mapping[tuple[Hazard, str], RuleSpec]
+    chains: tuple[ChainSpec, ...] = ()
 
     def get(self, hazard: Hazard, rule: str) -> RuleSpec:
         try:
@@ -131,7 +174,9 @@ def resolve_for_station(spec: RuleSpec, station: StationSpec) -> RuleSpec:
             f"station {station.id}: rule {spec.rule!r} thresholds must rise with grade, got "
             + ", ".join(f"{r.grade.value}={r.enter:g}" for r in ladder.rungs)
         )
-    return RuleSpec(spec.hazard, spec.kind, ladder, spec.params)
+    return RuleSpec(
+        spec.hazard, spec.kind, ladder, spec.params, quality=spec.quality, clock=spec.clock
+    )
 
 
 def _check_order(path: Path, lines: dict[KeyPath, int], index: int, rule: _RuleModel) -> None:
@@ -166,6 +211,24 @@ def _check_order(path: Path, lines: dict[KeyPath, int], index: int, rule: _RuleM
 
 def load_ladder_file(path: Path) -> list[RuleSpec]:
     model, lines = load_model(_LadderFileModel, path)
+    quality = MappingProxyType(
+        {
+            q: QualitySpec(**m.model_dump(exclude={"source"}))
+            for q, m in model.quality.items()
+        }
+    )
+    for q, m in model.quality.items():
+        if m.span_min is not None and m.span_max is not None and m.span_max <= m.span_min:
+            raise config_error(
+                path, lines, ("quality", q, "span_max"),
+                f"{m.span_max:g} must be above span_min ({m.span_min:g})",
+            )
+        if m.persist_n > m.persist_m:
+            raise config_error(
+                path, lines, ("quality", q, "persist_n"),
+                f"{m.persist_n} must not exceed persist_m ({m.persist_m})",
+            )
+    clock = None if model.clock is None else ClockSpec(**model.clock.model_dump())
     specs = []
     for index, rule in enumerate(model.rules):
         _check_order(path, lines, index, rule)
@@ -181,19 +244,24 @@ def load_ladder_file(path: Path) -> list[RuleSpec]:
         specs.append(
             RuleSpec(
                 model.hazard, model.kind, ladder, MappingProxyType(rule.params),
-                MappingProxyType(relative),
+                MappingProxyType(relative), quality, clock,
             )
         )
     return specs
 
 
 def load_ladders(directory: Path) -> LadderBook:
-    """Load every ``*.yaml`` in ``directory``; (hazard, rule) must be unique across files."""
+    """Load every ``*.yaml`` in ``directory``; (hazard, rule) must be unique across files.
+    ``chains.yaml``, when present, holds the hazard chains (:mod:`yujing.config.chains`)."""
     if not directory.is_dir():
         raise ConfigError(f"{directory}: ladder directory not found")
     rules: dict[tuple[Hazard, str], RuleSpec] = {}
     origin: dict[tuple[Hazard, str], Path] = {}
+    chains: tuple[ChainSpec, ...] = ()
     for path in sorted(directory.glob("*.yaml")):
+        if path.name == CHAINS_FILE:
+            chains = load_chains(path)
+            continue
         for spec in load_ladder_file(path):
             key = (spec.hazard, spec.rule)
             if key in rules:
@@ -203,4 +271,4 @@ def load_ladders(directory: Path) -> LadderBook:
                 )
             rules[key] = spec
             origin[key] = path
-    return LadderBook(MappingProxyType(rules))
+    return LadderBook(MappingProxyType(rules), chains)

@@ -13,6 +13,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from yujing.config.alerting import (
+    AlertingSettings,
+    AlertmanagerSettings,
+    ApiSettings,
+    CapSettings,
+    EmailSettings,
+    Scope,
+    SmsSettings,
+    resolve_paths,
+)
+from yujing.config.storage import StorageSettings
 from yujing.config.yamlfile import config_error, from_validation_error, read_yaml
 
 
@@ -43,6 +54,25 @@ class IngestSettings(BaseModel):
     batch_max: int = Field(default=2000, gt=0)
 
 
+class KafkaSettings(BaseModel):
+    """The scale-out runtime (``yujing bridge``, ``yujing worker``; docs/operations.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brokers: str = Field(default="127.0.0.1:9092", description="host:port[,host:port...]")
+    app_id: str = "yujing"
+    topic_prefix: str = "yujing"
+    partitions: int = Field(default=8, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    commit_interval_s: float = Field(default=1.0, gt=0)
+    checkpoint_every_s: float = Field(default=1.0, ge=0)
+    delivery_timeout_s: float = Field(default=120.0, gt=0)
+
+    def topic(self, name: str) -> str:
+        """Full name of one of the runtime's topics (``readings``, ``findings``, …)."""
+        return f"{self.topic_prefix}-{name}"
+
+
 class MetricsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,13 +88,20 @@ class WebhookSettings(BaseModel):
     secret_file: Path | None = None
     timeout_s: float = Field(default=5.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
+    scope: Scope = "station"
+    public: bool = False
 
 
 class NotifySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     console: bool = True
+    console_scope: Scope = "station"
     webhooks: list[WebhookSettings] = Field(default_factory=list)
+    sms: list[SmsSettings] = Field(default_factory=list)
+    email: list[EmailSettings] = Field(default_factory=list)
+    alertmanager: list[AlertmanagerSettings] = Field(default_factory=list)
+    cap: list[CapSettings] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):
@@ -83,6 +120,10 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -115,7 +156,14 @@ class Settings(BaseSettings):
             h.model_copy(update={"secret_file": fix(h.secret_file) or h.secret_file})
             for h in self.notify.webhooks
         ]
-        update["notify"] = self.notify.model_copy(update={"webhooks": hooks})
+        alerting = resolve_paths(self, fix)  # alerting, api and officer-channel paths
+        notify = {"webhooks": hooks, **alerting.pop("notify")}
+        update["notify"] = self.notify.model_copy(update=notify)
+        update.update(alerting)
+        if self.storage.token_file is not None:
+            update["storage"] = self.storage.model_copy(
+                update={"token_file": fix(self.storage.token_file) or self.storage.token_file}
+            )
         if self.mqtt.password_file is not None:
             update["mqtt"] = self.mqtt.model_copy(
                 update={"password_file": fix(self.mqtt.password_file) or self.mqtt.password_file}

@@ -1,4 +1,7 @@
-"""AlertBook: lifecycle transitions, versions, unknown handling, drills, snapshot/restore."""
+"""AlertBook: lifecycle transitions, versions, unknown handling, drills, snapshot/restore.
+
+These findings come from station rules (no book dwell); dwell and flapping: test_book_time.py.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import json
 import pytest
 
 from alerting import AlertBook
+from alerting.book import BookPolicy
 from yujing.contracts import (
     AlertKey,
     AlertState,
@@ -47,11 +51,16 @@ def level(
     )
 
 
+def apply(book: AlertBook, finding: Finding) -> list[Notice]:
+    """Findings of a live stream arrive at about their event time."""
+    return book.apply(finding, finding.ts)
+
+
 def steps(book: AlertBook, *findings: Finding) -> list[tuple[str, str, str, int, str]]:
     """(reason, previous grade, grade, version, state) of every notice the findings cause."""
     out: list[tuple[str, str, str, int, str]] = []
     for finding in findings:
-        for n in book.apply(finding):
+        for n in apply(book, finding):
             out.append(
                 (n.reason.value, n.previous_grade.value, n.grade.value, n.version, n.state.value)
             )
@@ -60,7 +69,7 @@ def steps(book: AlertBook, *findings: Finding) -> list[tuple[str, str, str, int,
 
 def test_fire_carries_everything_from_the_finding() -> None:
     book = AlertBook()
-    [notice] = book.apply(level(Grade.ORANGE, 100.0, 4.8))
+    [notice] = apply(book, level(Grade.ORANGE, 100.0, 4.8))
     assert notice == Notice(
         key=KEY,
         version=1,
@@ -114,8 +123,8 @@ def test_fire_upgrade_downgrade_resolve_sequence() -> None:
 
 def test_resolve_notice_shape() -> None:
     book = AlertBook()
-    book.apply(level(Grade.RED, 10.0, 5.0))
-    [notice] = book.apply(level(Grade.NONE, 70.0, 2.0))
+    apply(book, level(Grade.RED, 10.0, 5.0))
+    [notice] = apply(book, level(Grade.NONE, 70.0, 2.0))
     assert notice.reason is NoticeReason.RESOLVED
     assert (notice.grade, notice.previous_grade, notice.state) == (
         Grade.NONE,
@@ -127,9 +136,9 @@ def test_resolve_notice_shape() -> None:
 
 def test_same_grade_again_gives_no_notice_but_moves_last_ts() -> None:
     book = AlertBook()
-    assert len(book.apply(level(Grade.YELLOW, 10.0))) == 1
+    assert len(apply(book, level(Grade.YELLOW, 10.0))) == 1
     for ts in (20.0, 30.0, 30.0):
-        assert book.apply(level(Grade.YELLOW, ts)) == []
+        assert apply(book, level(Grade.YELLOW, ts)) == []
     alert = book.get(KEY)
     assert alert is not None
     assert (alert.version, alert.first_ts, alert.last_ts) == (1, 10.0, 30.0)
@@ -137,34 +146,34 @@ def test_same_grade_again_gives_no_notice_but_moves_last_ts() -> None:
 
 def test_none_and_unknown_without_an_alert_do_nothing() -> None:
     book = AlertBook()
-    assert book.apply(level(Grade.NONE, 10.0)) == []
-    assert book.apply(level(Grade.UNKNOWN, 20.0)) == []
+    assert apply(book, level(Grade.NONE, 10.0)) == []
+    assert apply(book, level(Grade.UNKNOWN, 20.0)) == []
     assert book.alerts() == []
     assert book.last_version(KEY) == 0
 
 
 def test_unknown_never_resolves_and_never_steps_down() -> None:
     book = AlertBook()
-    book.apply(level(Grade.RED, 10.0))
+    apply(book, level(Grade.RED, 10.0))
     for ts in (20.0, 30.0, 40.0):
-        assert book.apply(level(Grade.UNKNOWN, ts)) == []
+        assert apply(book, level(Grade.UNKNOWN, ts)) == []
     alert = book.get(KEY)
     assert alert is not None
     assert (alert.grade, alert.state, alert.version) == (Grade.RED, AlertState.FIRING, 1)
     assert alert.last_ts == 10.0  # last time the grade was actually seen
     assert book.blind_since(KEY) == 20.0  # first unknown; not moved by later ones
     # sight returns at the same grade: quiet, mark cleared
-    assert book.apply(level(Grade.RED, 50.0)) == []
+    assert apply(book, level(Grade.RED, 50.0)) == []
     assert book.blind_since(KEY) is None
     # blind again, then a real clear is a normal resolve
-    book.apply(level(Grade.UNKNOWN, 60.0))
+    apply(book, level(Grade.UNKNOWN, 60.0))
     assert steps(book, level(Grade.NONE, 70.0)) == [("resolved", "red", "none", 2, "resolved")]
 
 
 def test_unknown_then_a_different_grade_is_a_normal_transition() -> None:
     book = AlertBook()
-    book.apply(level(Grade.ORANGE, 10.0))
-    book.apply(level(Grade.UNKNOWN, 20.0))
+    apply(book, level(Grade.ORANGE, 10.0))
+    apply(book, level(Grade.UNKNOWN, 20.0))
     assert steps(book, level(Grade.YELLOW, 30.0)) == [
         ("downgraded", "orange", "yellow", 2, "firing")
     ]
@@ -200,16 +209,16 @@ def test_keys_are_independent() -> None:
         ("fired", "none", "blue", 1, "firing"),
     ]
     assert [a.key for a in book.alerts()] == [KEY, OTHER]
-    book.apply(level(Grade.NONE, 12.0))
+    apply(book, level(Grade.NONE, 12.0))
     assert [a.key for a in book.alerts()] == [OTHER]
 
 
 def test_drill_never_touches_the_real_alert_and_shares_versions() -> None:
     book = AlertBook()
-    [real] = book.apply(level(Grade.RED, 10.0))
-    [drill] = book.apply(level(Grade.YELLOW, 11.0, is_drill=True))
+    [real] = apply(book, level(Grade.RED, 10.0))
+    [drill] = apply(book, level(Grade.YELLOW, 11.0, is_drill=True))
     assert (drill.reason, drill.version, drill.is_drill) == (NoticeReason.FIRED, 2, True)
-    [drill_clear] = book.apply(level(Grade.NONE, 12.0, is_drill=True))
+    [drill_clear] = apply(book, level(Grade.NONE, 12.0, is_drill=True))
     assert (drill_clear.reason, drill_clear.version) == (NoticeReason.RESOLVED, 3)
     alert = book.get(KEY)
     assert alert is not None and (alert.grade, alert.is_drill) == (Grade.RED, False)
@@ -217,21 +226,21 @@ def test_drill_never_touches_the_real_alert_and_shares_versions() -> None:
 
 
 def test_findings_behind_an_alert_are_the_transitions_bounded() -> None:
-    book = AlertBook(max_findings=2)
-    book.apply(level(Grade.BLUE, 10.0))
-    book.apply(level(Grade.BLUE, 15.0))  # repeat: not a transition, not kept
-    book.apply(level(Grade.YELLOW, 20.0))
-    book.apply(level(Grade.ORANGE, 30.0))
+    book = AlertBook(BookPolicy(max_findings=2))
+    apply(book, level(Grade.BLUE, 10.0))
+    apply(book, level(Grade.BLUE, 15.0))  # repeat: not a transition, not kept
+    apply(book, level(Grade.YELLOW, 20.0))
+    apply(book, level(Grade.ORANGE, 30.0))
     alert = book.get(KEY)
     assert alert is not None
     assert [f.ts for f in alert.findings] == [20.0, 30.0]
     with pytest.raises(ValueError, match="max_findings"):
-        AlertBook(max_findings=0)
+        BookPolicy(max_findings=0)
 
 
-def test_advance_is_quiet_for_now() -> None:
+def test_advance_without_dwell_or_flapping_is_quiet() -> None:
     book = AlertBook()
-    book.apply(level(Grade.RED, 10.0))
+    apply(book, level(Grade.RED, 10.0))
     assert book.advance(100.0) == []
     assert book.advance(50.0) == []  # time never goes backwards
     assert book.snapshot()["now"] == 100.0
@@ -258,16 +267,16 @@ SEQUENCE = [
 @pytest.mark.parametrize("cut", range(len(SEQUENCE) + 1))
 def test_snapshot_restore_mid_sequence_continues_identically(cut: int) -> None:
     straight = AlertBook()
-    expected = [n for f in SEQUENCE for n in straight.apply(f)]
+    expected = [n for f in SEQUENCE for n in apply(straight, f)]
 
     first = AlertBook()
-    got = [n for f in SEQUENCE[:cut] for n in first.apply(f)]
+    got = [n for f in SEQUENCE[:cut] for n in apply(first, f)]
     first.advance(36.0)
     state = json.loads(json.dumps(first.snapshot()))  # must survive real JSON
     second = AlertBook()
     second.restore(state)
     assert second.snapshot() == first.snapshot()
-    got += [n for f in SEQUENCE[cut:] for n in second.apply(f)]
+    got += [n for f in SEQUENCE[cut:] for n in apply(second, f)]
 
     assert got == expected
     assert second.alerts() == straight.alerts()
@@ -276,34 +285,34 @@ def test_snapshot_restore_mid_sequence_continues_identically(cut: int) -> None:
 
 def test_restored_book_repeats_no_notice_and_keeps_blindness() -> None:
     book = AlertBook()
-    book.apply(level(Grade.RED, 10.0))
-    book.apply(level(Grade.UNKNOWN, 20.0))
+    apply(book, level(Grade.RED, 10.0))
+    apply(book, level(Grade.UNKNOWN, 20.0))
     restored = AlertBook()
     restored.restore(json.loads(json.dumps(book.snapshot())))
     assert restored.blind_since(KEY) == 20.0
-    assert restored.apply(level(Grade.RED, 30.0)) == []  # the finding replayed after a restart
-    [notice] = restored.apply(level(Grade.NONE, 40.0))
+    assert apply(restored, level(Grade.RED, 30.0)) == []  # the finding replayed after a restart
+    [notice] = apply(restored, level(Grade.NONE, 40.0))
     assert notice.version == 2
 
 
 def test_snapshot_keeps_versions_of_resolved_keys() -> None:
     book = AlertBook()
-    book.apply(level(Grade.RED, 10.0))
-    book.apply(level(Grade.NONE, 20.0))
+    apply(book, level(Grade.RED, 10.0))
+    apply(book, level(Grade.NONE, 20.0))
     restored = AlertBook()
     restored.restore(book.snapshot())
-    [notice] = restored.apply(level(Grade.BLUE, 30.0))
+    [notice] = apply(restored, level(Grade.BLUE, 30.0))
     assert notice.version == 3  # never "S003/flood/level#1" again
 
 
 def test_restore_rejects_a_foreign_or_inconsistent_snapshot() -> None:
     book = AlertBook()
     with pytest.raises(ValueError, match="format"):
-        book.restore({"format": 99, "versions": {}, "alerts": []})
+        book.restore({"format": 99, "rows": []})
     good = AlertBook()
-    good.apply(level(Grade.RED, 10.0))
+    apply(good, level(Grade.RED, 10.0))
     state = good.snapshot()
-    state["versions"] = {}
+    state["rows"] = [row for row in state["rows"] if row[0] != "book.version"]
     with pytest.raises(ValueError, match="above its counter"):
         book.restore(state)
     assert book.alerts() == []  # a failed restore leaves the book as it was

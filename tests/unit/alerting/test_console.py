@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from alerting import ConsoleNotifier
+from alerting.model import Delivery
 from alerting.notifiers.console import format_notice
 from yujing.contracts import (
     AlertKey,
@@ -124,8 +125,12 @@ def test_send_writes_one_plain_line_to_a_non_terminal() -> None:
     stream = io.StringIO()
     console = ConsoleNotifier(stream, tz=UTC)
     assert (console.name, console.is_public) == ("console", False)
-    asyncio.run(console.send(notice()))
-    asyncio.run(console.send(notice(NoticeReason.UPGRADED, Grade.RED, Grade.ORANGE, version=2)))
+    asyncio.run(console.send(Delivery(notice(), "console")))
+    asyncio.run(
+        console.send(
+            Delivery(notice(NoticeReason.UPGRADED, Grade.RED, Grade.ORANGE, version=2), "console")
+        )
+    )
     lines = stream.getvalue().splitlines()
     assert lines[0] == line(notice())
     assert len(lines) == 2 and "\x1b[" not in stream.getvalue()
@@ -135,7 +140,7 @@ def test_send_colours_on_a_real_terminal() -> None:
     main_fd, terminal_fd = pty.openpty()
     try:
         with open(terminal_fd, "w", encoding="utf-8", closefd=True) as terminal:
-            asyncio.run(ConsoleNotifier(terminal, tz=UTC).send(notice()))
+            asyncio.run(ConsoleNotifier(terminal, tz=UTC).send(Delivery(notice(), "console")))
             shown = os.read(main_fd, 4096).decode("utf-8")
     finally:
         os.close(main_fd)
@@ -146,5 +151,5 @@ def test_a_closed_stream_is_a_non_retryable_failure() -> None:
     stream = io.StringIO()
     stream.close()
     with pytest.raises(DeliveryError) as caught:
-        asyncio.run(ConsoleNotifier(stream, color=False).send(notice()))
+        asyncio.run(ConsoleNotifier(stream, color=False).send(Delivery(notice(), "console")))
     assert caught.value.retryable is False

@@ -10,6 +10,7 @@ from datetime import UTC
 import pytest
 
 from alerting import ConsoleNotifier, Dispatcher, Outcome
+from alerting.model import Delivery
 from yujing.contracts import AlertKey, AlertState, Grade, Hazard, Notice, NoticeReason
 from yujing.metrics import Metrics
 
@@ -51,7 +52,7 @@ def test_delivers_in_order_counts_and_reports_to_the_outbox_seam() -> None:
         dispatcher = Dispatcher(
             [ConsoleNotifier(stream, color=False, tz=UTC)],
             metrics,
-            on_delivered=lambda n, channel: delivered.append((n.idempotency_key, channel)),
+            on_delivered=lambda d, attempts: delivered.append((d.idempotency_key, d.channel)),
         )
         for version in (1, 2, 3):  # submitted before start: kept, sent once started
             dispatcher.submit(notice(version))
@@ -88,8 +89,8 @@ def test_a_broken_channel_fails_without_retry_and_the_other_still_delivers(
                 ConsoleNotifier(good, color=False, name="console"),
             ],
             metrics,
-            on_failed=lambda n, channel, error: failed.append(
-                (n.idempotency_key, channel, getattr(error, "retryable", None))
+            on_failed=lambda d, error, attempts: failed.append(
+                (d.idempotency_key, d.channel, getattr(error, "retryable", None))
             ),
         )
         await dispatcher.start()
@@ -112,7 +113,7 @@ def test_a_broken_channel_fails_without_retry_and_the_other_still_delivers(
 def test_a_failing_callback_does_not_stop_the_channel() -> None:
     stream = io.StringIO()
 
-    def journal_down(n: Notice, channel: str) -> None:
+    def journal_down(delivery: Delivery, attempts: int) -> None:
         raise OSError("disk full")
 
     async def scenario() -> None:

@@ -69,13 +69,13 @@ def seismic() -> None:
             for k in range(count)
         ]
 
-    quiet = IntensityDetector(spec, rules(spec))
+    quiet = IntensityDetector(spec, rules(spec, IntensityDetector))
     per_call_us(
         "seismic packet, 100 samples, quiet",
         quiet.update,
         packets(0.002, 5000),
     )
-    strong = IntensityDetector(spec, rules(spec))
+    strong = IntensityDetector(spec, rules(spec, IntensityDetector))
     shaking = packets(1.0, 5000)  # ~intensity VI–VII: many band crossings per packet
     per_call_us(
         "seismic packet, 100 samples, strong shaking",

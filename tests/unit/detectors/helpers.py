@@ -53,9 +53,15 @@ def station(
     )
 
 
-def rules(spec: StationSpec) -> list[RuleSpec]:
-    """The station's rules from ``configs/ladders``, resolved as the runtime does."""
-    return BOOK.for_station(spec)
+def rules(spec: StationSpec, of: type | None = None) -> list[RuleSpec]:
+    """The station's rules from ``configs/ladders``, resolved as the runtime does; with ``of``,
+    only those the factory gives to that detector class."""
+    from detectors.factory import REGISTRY
+
+    resolved = BOOK.for_station(spec)
+    if of is None:
+        return resolved
+    return [r for r in resolved if REGISTRY.get((r.hazard, r.rule)) is of]
 
 
 def reading(spec: StationSpec, ts: float, seq: int, **values: float) -> Reading:

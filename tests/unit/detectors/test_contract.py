@@ -13,11 +13,14 @@ import pytest
 
 from detectors import (
     DETECTOR_CLASSES,
+    AnomalyDetector,
     Detector,
     IntensityDetector,
     LadderDetector,
+    QualityDetector,
     RainDetector,
     SilenceDetector,
+    StaLtaDetector,
 )
 from detectors.station import StationDetector
 from tests.unit.detectors.helpers import Event, packet, play, reading, rules, station
@@ -42,7 +45,8 @@ def _ladder() -> Example:
     events: list[Event] = []
     for i in range(120):
         nh3 = 60.0 * max(0.0, math.sin(i / 12.0))
-        values = {"nh3_ppm": nh3, "pressure_kpa": 280.0 + i}
+        temp = 20.0 + 0.8 * min(max(i - 60, 0), 30)  # a runaway: 1.6 °C/min from i = 60
+        values = {"nh3_ppm": nh3, "pressure_kpa": 280.0 + i, "temp_c": temp}
         events.append(("r", Reading(spec.id, spec.kind, spec.district, 30.0 * i, i, values)))
         if i % 10 == 9:
             events.append(("t", 30.0 * i + 5.0))
@@ -59,7 +63,7 @@ def _intensity() -> Example:
             samples = amplitude * rng.uniform(-1, 1, 100)
             events.append(("r", packet(spec, channel, 1000.0 + second, samples, second)))
         events.append(("t", 1000.0 + second + 1.2))
-    return (lambda: IntensityDetector(spec, rules(spec))), events
+    return (lambda: IntensityDetector(spec, rules(spec, IntensityDetector))), events
 
 
 def _silence() -> Example:
@@ -76,11 +80,56 @@ def _silence() -> Example:
     return (lambda: SilenceDetector(spec, rules(spec))), events
 
 
+def _trigger() -> Example:
+    spec = station(Kind.SEISMIC, "Q2", interval_s=1.0)
+    rng = np.random.default_rng(8)
+    events: list[Event] = []
+    for second in range(70):
+        samples = rng.normal(size=100)
+        if second in (30, 31, 50):
+            samples *= 30.0  # two onsets
+        if second == 60:
+            samples[:] = 0.0  # a dead second: the channel warms up again
+        events.append(("r", packet(spec, "HHZ", 500.0 + second, samples, second)))
+        events.append(("t", 500.0 + second + 1.2))
+    return (lambda: StaLtaDetector(spec, rules(spec, StaLtaDetector))), events
+
+
+def _quality() -> Example:
+    spec = station(Kind.GAS, "G9", interval_s=600.0)
+    events: list[Event] = []
+    for i in range(70):
+        value = 7.0 if i < 40 else 7.0 + 0.1 * (i % 3)  # stuck for > 6 h, then alive
+        if 50 <= i < 60:
+            value = 120.0 if i % 2 else 7.1  # out of span every other reading: persistent
+        events.append(("t", 600.0 * i + 30.0))
+        events.append(("r", reading(spec, 600.0 * i, i, ch4_pct_lel=value)))
+    return (lambda: QualityDetector(spec, rules(spec))), events
+
+
+def _anomaly() -> Example:
+    spec = station(Kind.GAS, "G8", interval_s=300.0)
+    rng = np.random.default_rng(12)
+    events: list[Event] = []
+    for i in range(1300):
+        daily = 400.0 + 20.0 * math.sin(2 * math.pi * i / 288)  # 5-min steps, a daily cycle
+        pressure = daily + rng.normal(0.0, 1.0)
+        if i in (1150, 1151, 1152, 1250):
+            pressure -= 80.0  # a drop: a rupture, or a valve
+        events.append(("r", reading(spec, 300.0 * i, i, pressure_kpa=pressure)))
+        if i % 48 == 47:
+            events.append(("t", 300.0 * i + 10.0))
+    return (lambda: AnomalyDetector(spec, rules(spec, AnomalyDetector))), events
+
+
 EXAMPLES: dict[type, Callable[[], Example]] = {
+    AnomalyDetector: _anomaly,
     RainDetector: _rain,
     LadderDetector: _ladder,
     IntensityDetector: _intensity,
+    StaLtaDetector: _trigger,
     SilenceDetector: _silence,
+    QualityDetector: _quality,
 }
 
 

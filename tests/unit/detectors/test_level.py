@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
+from types import MappingProxyType
 
 from detectors import LadderDetector
 from tests.unit.detectors.helpers import changes, feed, reading, rules, station
+from yujing.config.ladders import RuleSpec
 from yujing.config.stations import StationSpec
 from yujing.contracts import Grade, Kind, Reading
 
@@ -14,8 +17,22 @@ from yujing.contracts import Grade, Kind, Reading
 RIVER = station(Kind.WATER_LEVEL, "H1", interval_s=300.0)
 
 
+BASE_RULES = ("level", "depth", "ch4", "nh3", "cl2", "h2s", "tank_pressure", "tank_temperature")
+
+
 def detector(spec: StationSpec) -> LadderDetector:
-    return LadderDetector(spec, rules(spec))
+    """The instantaneous-value rules of the station, without trends and without persistence
+    (tested in test_trend.py), so these tests read the ladder semantics alone."""
+    return LadderDetector(spec, instantaneous(spec))
+
+
+def instantaneous(spec: StationSpec) -> list[RuleSpec]:
+    out = []
+    for r in rules(spec):
+        if r.rule in BASE_RULES:
+            params = {k: v for k, v in r.params.items() if not k.startswith("persist_")}
+            out.append(replace(r, params=MappingProxyType(params)))
+    return out
 
 
 def series(spec: StationSpec, quantity: str, points: list[tuple[float, float]]) -> list[Reading]:

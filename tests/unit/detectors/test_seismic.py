@@ -23,7 +23,7 @@ SR = 128.0  # sample times t0 + i/128 are exact binary fractions: chunkings agre
 
 
 def detector() -> IntensityDetector:
-    return IntensityDetector(SITE, rules(SITE))
+    return IntensityDetector(SITE, rules(SITE, IntensityDetector))
 
 
 def gb17742(pga_ms2: float) -> float:
@@ -68,24 +68,29 @@ def test_component_from_channel_code() -> None:
 
 def test_a_packet_with_a_known_peak_gives_its_intensity_and_grade() -> None:
     samples = np.zeros(100)
-    samples[37] = -0.5  # PGA 0.5 m/s² → I = 5.64 → yellow (V)
+    samples[37] = -0.5  # PGA 0.5 m/s² → I = 5.64 → degree VI (5.5 ≤ I < 6.5) → orange
     out = detector().update(packet(SITE, "HNE", T0, samples, 1, sr_hz=100.0))
-    assert [(f.grade, f.ts) for f in out] == [(Grade.NONE, T0), (Grade.YELLOW, T0 + 0.37)]
+    assert [(f.grade, f.ts) for f in out] == [(Grade.NONE, T0), (Grade.ORANGE, T0 + 0.37)]
     yellow = out[1]
     assert yellow.value == pytest.approx(gb17742(0.5))
     assert yellow.value == pytest.approx(5.6357, abs=1e-4)
-    assert (yellow.threshold, yellow.quantity) == (5.0, "intensity")
+    assert (yellow.threshold, yellow.quantity) == (5.5, "intensity")
     assert yellow.evidence["pga_ms2"] == 0.5
     assert yellow.evidence["peak_ts"] == T0 + 0.37
     assert yellow.evidence["channel"] == "HNE"
-    assert yellow.message == "intensity 5.6 ≥ 5 (yellow)"
+    assert yellow.message == "intensity 5.6 ≥ 5.5 (orange)"
     assert (yellow.hazard.value, yellow.rule) == ("earthquake", "intensity")
 
 
-def test_a_sine_packet_climbs_each_rung_once_up_to_its_peak_intensity() -> None:
+def test_a_sine_packet_climbs_the_rungs_once_up_to_its_peak_intensity() -> None:
     t = np.arange(100) / 100.0
     out = detector().update(packet(SITE, "HNN", T0, np.sin(2 * np.pi * 5 * t), 1, sr_hz=100.0))
-    assert [f.grade for f in out] == [Grade.NONE, Grade.BLUE, Grade.YELLOW, Grade.ORANGE]
+    assert [f.grade for f in out] == [
+        Grade.NONE,
+        Grade.YELLOW,  # the second sample, 0.31 m/s²: I = 4.97 (V), past blue at once
+        Grade.ORANGE,
+        Grade.RED,  # peak 1 m/s²: I = 6.59, degree VII
+    ]
     assert out[-1].evidence["packet_intensity"] == pytest.approx(6.59)
     assert all(
         f.value is not None and f.threshold is not None and f.value >= f.threshold for f in out[1:]
@@ -122,7 +127,7 @@ def chunked(
 
 def per_sample_reference(trace: npt.NDArray[np.float64]) -> list[tuple[Any, ...]]:
     """The definition: trailing 1 s PGA, intensity, next_grade at every single sample."""
-    ladder = rules(SITE)[0].ladder
+    ladder = rules(SITE, IntensityDetector)[0].ladder
     pga = trailing_pga_reference(np.abs(trace), np.empty(0), round(1.0 * SR))
     values = intensity(pga, SLOPE, INTERCEPT)
     state, published = LadderState(), Grade.UNKNOWN
@@ -161,7 +166,7 @@ def test_vertical_only_station_uses_z_until_a_horizontal_channel_appears() -> No
     spike = np.zeros(100)
     spike[10] = 0.5
     out = quake_det.update(packet(SITE, "HNZ", T0, spike, 1, sr_hz=100.0))
-    assert out[-1].grade is Grade.YELLOW
+    assert out[-1].grade is Grade.ORANGE
     assert out[-1].evidence["component"] == "Z (no horizontal channel)"
     quake_det.update(packet(SITE, "HNE", T0 + 1, np.zeros(100), 1, sr_hz=100.0))
     big = np.full(100, 3.0)
@@ -175,7 +180,7 @@ def test_an_older_packet_of_another_channel_can_only_raise_at_the_current_time()
     spike = np.zeros(100)
     spike[37] = 0.5
     out: list[Finding] = quake_det.update(packet(SITE, "HNE", T0, spike, 1, sr_hz=100.0))
-    assert [(f.grade, f.ts) for f in out] == [(Grade.YELLOW, T0 + 0.99)]
+    assert [(f.grade, f.ts) for f in out] == [(Grade.ORANGE, T0 + 0.99)]
     assert out[0].evidence["peak_ts"] == T0 + 0.37
 
 
@@ -185,6 +190,6 @@ def test_missing_intensity_params_are_a_config_error() -> None:
 
     from yujing.contracts import ConfigError
 
-    spec = rules(SITE)[0]
+    spec = rules(SITE, IntensityDetector)[0]
     with pytest.raises(ConfigError, match="intensity_slope"):
         IntensityDetector(SITE, [replace(spec, params=MappingProxyType({}))])

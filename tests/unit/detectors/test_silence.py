@@ -33,15 +33,16 @@ def test_a_bad_silence_factor_is_a_config_error(bad: float | str) -> None:
 
 
 def test_silence_turns_graded_rules_unknown_and_data_brings_them_back() -> None:
-    spec = station(Kind.GAS, "G1", interval_s=10.0)
-    gas, watch = build_detectors(spec, rules(spec))
-    first = reading(spec, 100.0, 1, ch4_pct_lel=30.0)
-    assert changes(gas.update(first)) == [(100.0, "ch4", "orange", 30.0, 25.0)]
+    spec = station(Kind.PONDING, "P1", interval_s=10.0)
+    gas, watch, _ = build_detectors(spec, rules(spec))
+    assert gas.advance(100.0) == watch.advance(100.0) == []  # the runtime starts watching
+    first = reading(spec, 100.0, 1, depth_cm=30.0)
+    assert changes(gas.update(first)) == [(100.0, "depth", "orange", 30.0, 27.0)]
     assert watch.update(first) == []
     assert gas.advance(130.0) == watch.advance(130.0) == []  # exactly 3 × 10 s: not yet
     lost = gas.advance(131.0)
     assert [(f.rule, f.grade, f.value, f.threshold) for f in lost] == [
-        ("ch4", Grade.UNKNOWN, None, None)
+        ("depth", Grade.UNKNOWN, None, None)
     ]
     assert lost[0].message == "no data for 31 s (limit 30 s; unknown)"
     sensor = watch.advance(131.0)
@@ -49,8 +50,8 @@ def test_silence_turns_graded_rules_unknown_and_data_brings_them_back() -> None:
         (Hazard.SENSOR, "silence", Grade.BLUE, 31.0, 30.0)
     ]
     assert gas.advance(500.0) == watch.advance(500.0) == []  # said once
-    back = reading(spec, 495.0, 2, ch4_pct_lel=30.0)
-    assert changes(gas.update(back)) == [(495.0, "ch4", "orange", 30.0, 25.0)]
+    back = reading(spec, 495.0, 2, depth_cm=30.0)
+    assert changes(gas.update(back)) == [(495.0, "depth", "orange", 30.0, 27.0)]
     returned = watch.update(back)
     assert [(f.rule, f.grade, f.ts, f.source_ts) for f in returned] == [
         ("silence", Grade.NONE, 495.0, 495.0)
@@ -61,15 +62,26 @@ def test_silence_turns_graded_rules_unknown_and_data_brings_them_back() -> None:
 def test_old_data_from_a_buffer_does_not_end_the_silence() -> None:
     spec = station(Kind.GAS, "G1", interval_s=10.0)
     watch = SilenceDetector(spec, rules(spec))
+    assert watch.advance(100.0) == []
     watch.update(reading(spec, 100.0, 1, ch4_pct_lel=1.0))
     assert [f.grade for f in watch.advance(200.0)] == [Grade.BLUE]
     assert watch.update(reading(spec, 150.0, 2, ch4_pct_lel=1.0)) == []  # 50 s behind the clock
     assert [f.grade for f in watch.update(reading(spec, 175.0, 3, ch4_pct_lel=1.0))] == [Grade.NONE]
 
 
+def test_history_older_than_the_first_tick_gets_one_limit_of_grace() -> None:
+    """A runtime that just started (or a demo uploading hours of history) must not call every
+    station silent at once: silence is judged only after one limit of watching."""
+    spec = station(Kind.GAS, "G1", interval_s=10.0)
+    watch = SilenceDetector(spec, rules(spec))
+    watch.update(reading(spec, 100.0, 1, ch4_pct_lel=1.0))  # history, hours before the start
+    assert watch.advance(10_000.0) == [] and watch.advance(10_030.0) == []
+    assert [f.grade for f in watch.advance(10_031.0)] == [Grade.BLUE]
+
+
 def test_a_station_that_never_reports_gets_the_sensor_finding_only() -> None:
     spec = station(Kind.PONDING, "P1", interval_s=60.0)
-    depth, watch = build_detectors(spec, rules(spec))
+    depth, watch, _ = build_detectors(spec, rules(spec))
     events = [("t", 1000.0), ("t", 1180.0), ("t", 1181.0), ("t", 5000.0)]
     assert play(depth, events) == []  # warm-up stays unknown: no none, no unknown finding
     assert [f.grade for f in play(watch, events)] == [Grade.BLUE]
@@ -87,6 +99,7 @@ def test_while_silent_advance_takes_no_step_down() -> None:
 def test_a_rule_that_never_had_data_stays_unknown_through_silence() -> None:
     spec = station(Kind.CHEM, "C1", interval_s=10.0)
     plant = LadderDetector(spec, rules(spec))
+    assert plant.advance(0.0) == []
     plant.update(reading(spec, 0.0, 1, nh3_ppm=1.0))
     lost = plant.advance(100.0)
     assert [f.rule for f in lost] == ["nh3"]  # cl2, h2s and the tank rules were never graded

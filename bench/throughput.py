@@ -1,0 +1,144 @@
+"""Throughput ceiling: readings/s drained from a real mosquitto at QoS 1.
+
+Method (per repetition, fresh mosquitto each time, in-memory broker persistence off):
+
+1. ``N`` messages of the city network (:func:`bench.network.city_messages`: thousands of rain,
+   water-level, ponding, gas and chem stations under the demo storm) are queued on the broker for
+   a persistent session that is offline (publisher with 1,000 in flight; not timed).
+2. Baseline: a raw paho client reconnects to that session and only counts (paho acks each
+   message itself). Rate = N / (last message received − first message received).
+3. yujing: the embedded runtime (MqttSource → decode → detectors → alerting service with its
+   SQLite journal → ack per batch) is first warmed with one message per station in a previous
+   run (so every detector has published its first grade), stopped, and restarted on the queued
+   backlog. Rate = N / (last batch processed and acked − first message received).
+
+Both drain the same backlog through the same broker, one after the other, in the same process.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from bench.harness import Figure, Options, Result, Target, summarize
+from bench.mqtt import RawReceiver, open_session, publish_all
+from bench.network import city_messages, city_registry
+from bench.runtime import BatchLog, LiveRuntime, bench_settings, wait_until
+from yujing.broker import Broker, free_port, start_mosquitto
+
+NAME = "throughput"
+TITLE = "Throughput ceiling: embedded runtime vs raw paho, QoS 1 backlog"
+TOPICS = "yujing/v1/#"
+
+
+def _sizes(options: Options) -> tuple[int, int]:
+    return (300, 3_000) if options.quick else (5_000, 30_000)
+
+
+def _raw_rate(broker: Broker, messages: list[tuple[str, bytes]], rep: int) -> float:
+    client_id = f"bench-raw-{rep}"
+    open_session(broker.host, broker.port, client_id, TOPICS)
+    publish_all(broker.host, broker.port, messages)
+    receiver = RawReceiver(broker.host, broker.port, client_id, TOPICS)
+    receiver.mark_at(len(messages))
+    receiver.start()
+    ok = wait_until(lambda: receiver.count >= len(messages), 300, 0.005)
+    receiver.stop()
+    if not ok or receiver.first is None:
+        raise TimeoutError(f"raw receiver got {receiver.count} of {len(messages)}")
+    return (len(messages) - 1) / (receiver.marks[len(messages)] - receiver.first)
+
+
+def _runtime_rate(
+    broker: Broker,
+    registry_n: int,
+    warm: list[tuple[str, bytes]],
+    measured: list[tuple[str, bytes]],
+    work: Path,
+    rep: int,
+) -> tuple[float, dict[str, float]]:
+    client_id = f"bench-runtime-{rep}"
+    settings = bench_settings(work, broker.url, client_id)
+    registry = city_registry(registry_n)
+    open_session(broker.host, broker.port, client_id, TOPICS)
+    publish_all(broker.host, broker.port, warm)
+    first = LiveRuntime(settings, registry).start()
+    if not wait_until(lambda: first.log.count >= len(warm), 300, 0.01):
+        raise TimeoutError("runtime did not drain the warm-up")
+    first.stop()
+    publish_all(broker.host, broker.port, measured)
+    log = BatchLog()
+    live = LiveRuntime(settings, registry, log).start()
+    ok = wait_until(lambda: log.count >= len(measured), 600, 0.005)
+    live.stop()
+    if not ok:
+        raise TimeoutError(f"runtime processed {log.count} of {len(measured)}")
+    began = log.batches[0][2]
+    ended = next(done for done, total, _ in _cumulative(log) if total >= len(measured))
+    stats = {
+        "batches": len(log.batches),
+        "mean_batch": len(measured) / len(log.batches),
+        "notices": len(live.notifier.sent),
+    }
+    return (len(measured) - 1) / (ended - began), stats
+
+
+def _cumulative(log: BatchLog) -> list[tuple[float, int, float]]:
+    total, out = 0, []
+    for done, count, first in log.batches:
+        total += count
+        out.append((done, total, first))
+    return out
+
+
+def run(options: Options) -> Result:
+    stations, count = _sizes(options)
+    result = Result(NAME, TITLE)
+    result.params = {
+        "stations": stations,
+        "messages": count,
+        "qos": 1,
+        "warmup_messages": stations,
+        "broker": "mosquitto, persistence off",
+    }
+    registry = city_registry(stations)
+    raw_rates: list[float] = []
+    rt_rates: list[float] = []
+    extra: list[dict[str, float]] = []
+    for rep in range(options.reps):
+        work = options.work / f"throughput-{rep}"
+        shutil.rmtree(work, ignore_errors=True)
+        messages = city_messages(registry, stations + count, time.time(), options.seed + rep)
+        warm, measured = messages[:stations], messages[stations:]
+        broker = start_mosquitto("127.0.0.1", free_port(), work / "broker", persistence=False)
+        try:
+            if rep % 2 == 0:  # alternate the order, so neither side always runs on a cold box
+                raw_rates.append(_raw_rate(broker, measured, rep))
+                rate, stats = _runtime_rate(broker, stations, warm, measured, work, rep)
+            else:
+                rate, stats = _runtime_rate(broker, stations, warm, measured, work, rep)
+                raw_rates.append(_raw_rate(broker, measured, rep))
+            rt_rates.append(rate)
+            extra.append(stats)
+        finally:
+            broker.stop()
+    result.figures.append(
+        Figure(
+            "readings/s drained (decode → detect → alert book → ack)",
+            "msg/s",
+            summarize(rt_rates),
+            baseline=summarize(raw_rates),
+            baseline_name="raw paho count",
+            target=Target(0.6, "ratio", "≥ 0.6 × raw"),
+        )
+    )
+    result.notes.append(
+        "per repetition: "
+        + "; ".join(
+            f"rep {i}: yujing {r:,.0f}/s, raw {b:,.0f}/s, {s['batches']:.0f} batches "
+            f"(mean {s['mean_batch']:.0f} msgs), {s['notices']:.0f} notices"
+            for i, (r, b, s) in enumerate(zip(rt_rates, raw_rates, extra, strict=True))
+        )
+    )
+    return result

@@ -1,0 +1,84 @@
+"""The P-wave trigger detector: onsets, warm-up and gaps unknown, dead (flat) stretches, channel
+choice, and the trigger's grade never paging on its own (the network consumes it)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detectors import StaLtaDetector
+from tests.unit.detectors.helpers import feed, packet, rules, station
+from yujing.contracts import Finding, Grade, Kind
+
+SITE = station(Kind.SEISMIC, "Q1", interval_s=1.0)
+T0 = 1_700_000_000.0
+
+
+def detector() -> StaLtaDetector:
+    return StaLtaDetector(SITE, rules(SITE, StaLtaDetector))
+
+
+def seconds(
+    count: int,
+    seed: int = 1,
+    loud: tuple[int, ...] = (),
+    channel: str = "HHZ",
+    start: float = T0,
+    dead: tuple[int, ...] = (),
+) -> list:  # type: ignore[type-arg]
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(count):
+        samples = rng.normal(size=100)
+        if k in loud:
+            samples *= 40.0
+        if k in dead:
+            samples[:] = 0.0
+        out.append(packet(SITE, channel, start + k, samples, k))
+    return out
+
+
+def grades(findings: list[Finding]) -> list[tuple[float, Grade]]:
+    return [(round(f.ts - T0, 2), f.grade) for f in findings]
+
+
+def test_warm_up_is_silent_then_none_then_a_trigger_at_the_onset() -> None:
+    out = feed(detector(), seconds(30, loud=(20, 21)))
+    assert grades(out)[0] == (10.0, Grade.NONE)  # lta_s = 10 s of samples first: no finding
+    on = [f for f in out if f.grade is Grade.BLUE]
+    assert len(on) == 1 and 20.0 <= on[0].ts - T0 < 20.2  # band-pass delay + STA build-up
+    assert on[0].value is not None and on[0].value >= on[0].threshold == 5.0  # type: ignore[operator]
+    assert on[0].evidence["channel"] == "HHZ" and on[0].evidence["off_ratio"] == 1.0
+    assert (on[0].hazard.value, on[0].rule) == ("earthquake", "trigger")
+
+
+def test_a_gap_turns_the_trigger_unknown_until_warmed_up_again() -> None:
+    first = seconds(15)
+    later = seconds(15, seed=2, start=T0 + 100.0)  # 85 s missing
+    out = feed(detector(), first + later)
+    assert grades(out) == [(10.0, Grade.NONE), (100.0, Grade.UNKNOWN), (110.0, Grade.NONE)]
+    assert "gap" in out[1].message
+
+
+def test_a_dead_flat_stretch_does_not_trigger_on_its_end() -> None:
+    """Zeros then noise (a telemetry gap filled upstream) would look like an onset to a plain
+    STA/LTA; here the flat stretch restarts the warm-up."""
+    out = feed(detector(), seconds(40, dead=tuple(range(12, 20))))
+    assert Grade.BLUE not in {f.grade for f in out}
+    assert [g for _, g in grades(out)] == [Grade.NONE, Grade.UNKNOWN, Grade.NONE]
+
+
+def test_only_the_vertical_channel_is_filtered() -> None:
+    horizontal = seconds(30, loud=(5,), channel="HHN")
+    vertical = seconds(30, seed=3, loud=(22,), channel="HHZ")
+    mixed = [p for pair in zip(horizontal, vertical, strict=True) for p in pair]
+    out = feed(detector(), mixed)
+    on = [f for f in out if f.grade is Grade.BLUE]
+    assert [f.evidence["channel"] for f in on] == ["HHZ"]
+    assert 22.0 <= on[0].ts - T0 < 22.1
+
+
+def test_an_old_or_overlapping_packet_is_ignored() -> None:
+    d = detector()
+    feed(d, seconds(15))
+    assert d.update(packet(SITE, "HHZ", T0 + 3.0, np.ones(100), 99)) == []
+    assert d.ignored_packets == 1
