@@ -267,7 +267,7 @@ def cost_figures(options: Options) -> list[Figure]:
     add("LadderDetector river (level, rise, projection; Hampel gate)",
         per_call_us(options, lambda: LadderDetector(river, rules_of(river, LadderDetector)),
                     river_feed))  # fmt: skip
-    add("AnomalyDetector (seasonal median/MAD + conformal, 2000 scores)",
+    add("AnomalyDetector (seasonal median/MAD + conformal, 1000 scores)",
         per_call_us(options, lambda: AnomalyDetector(gas, rules_of(gas, AnomalyDetector)),
                     gas_feed))  # fmt: skip
     add(

@@ -189,7 +189,9 @@ def _check_order(path: Path, lines: dict[KeyPath, int], index: int, rule: _RuleM
                 path, lines, loc, "give exactly one of enter or relative_to (+ offset)"
             )
         if not rung.grade.is_warning:
-            raise config_error(path, lines, (*loc, "grade"), f"{rung.grade.value} is not a warning grade")
+            raise config_error(
+                path, lines, (*loc, "grade"), f"{rung.grade.value} is not a warning grade"
+            )
         if previous is not None and rung.grade.rank <= previous.grade.rank:
             raise config_error(
                 path, lines, (*loc, "grade"),
