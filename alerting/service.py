@@ -11,8 +11,11 @@ outbox row again, in the order the rows were written (so per alert and channel t
 versions holds). Deadlines are absolute times in the journal, so escalation resumes where it was.
 
 The service is the runtime's grader (``yujing.pipeline.Grader``): ``apply`` and ``advance`` return
-the notices, for the pipeline's metrics and logs. It reads a clock only to stamp outcomes
-(``clock.now()`` in the frame of ``now``); decisions take ``now`` from the caller.
+the notices, for the pipeline's metrics and logs. Notices made by officers' commands
+(acknowledgements, silences) reach no StepResult, so they go to
+:attr:`AlertingService.observers` instead (the storage writer: docs/storage.md). It reads a
+clock only to stamp outcomes (``clock.now()`` in the frame of ``now``); decisions take ``now``
+from the caller.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alerting.codec import alert_to_json
 from alerting.dispatch import Dispatcher
@@ -35,9 +38,45 @@ from alerting.silences import Silence
 from yujing.contracts import Alert, AlertKey, Finding, Notice, NoticeReason
 from yujing.metrics import Metrics
 
-__all__ = ["AlertingService", "DispatchOptions"]
+__all__ = ["AlertingService", "CommandObserver", "DispatchOptions", "ack_seconds", "alert_views"]
 
 logger = logging.getLogger(__name__)
+
+
+class CommandObserver(Protocol):
+    """Told of the notices an officer's command made (after they are journaled), with the
+    officer and, for an acknowledgement, the seconds since the page (``ack_s``)."""
+
+    def __call__(
+        self, notices: Sequence[Notice], *, officer: str = "", ack_s: float | None = None
+    ) -> None: ...
+
+
+def ack_seconds(step: Step) -> float | None:
+    """Page → acknowledgement of the acknowledgement in ``step`` (None: none, or never paged)."""
+    for event in step.events:
+        if event.kind is EventKind.ACK and event.data.get("status") == "acknowledged":
+            ack_s = event.data.get("ack_s")
+            return None if ack_s is None else float(ack_s)
+    return None
+
+
+def alert_views(pipeline: AlertPipeline) -> list[dict[str, Any]]:
+    """Active alerts with what the API shows about each (duty, stations, flapping…)."""
+    out = []
+    for alert in pipeline.book.alerts():
+        view = alert_to_json(alert)
+        del view["findings"]
+        view.update(pipeline.book.details(alert.key, is_drill=alert.is_drill) or {})
+        duty = pipeline.duties.get((alert.key, alert.is_drill))
+        if duty is not None:
+            view["duty"] = {
+                "audience": list(duty.audience),
+                "ack_deadline": duty.deadline,
+                "escalation_level": duty.level,
+            }
+        out.append(view)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +123,8 @@ class AlertingService:
         self._journal: Journal | None = None
         self._inflight: dict[tuple[str, int, str, str], tuple[int, float]] = {}
         self.resumed = 0  # outbox rows queued again at start (after a crash)
+        self.observers: list[CommandObserver] = []
+        """Told of every command's notices; an observer's failure never fails the command."""
 
     @property
     def journal(self) -> Journal:
@@ -143,7 +184,7 @@ class AlertingService:
         self, key: AlertKey, officer: str, now: float, *, is_drill: bool = False
     ) -> AckResult:
         result = self.pipeline.acknowledge(key, is_drill, officer, now)
-        self._commit(result.step, now)
+        self._tell(self._commit(result.step, now), officer, ack_seconds(result.step))
         return result
 
     def feedback(
@@ -159,34 +200,20 @@ class AlertingService:
         self._commit(self.pipeline.feedback(key, is_drill, officer, status, text, now), now)
 
     def add_silence(self, silence: Silence, now: float) -> None:
-        self._commit(self.pipeline.add_silence(silence, now), now)
+        self._tell(self._commit(self.pipeline.add_silence(silence, now), now), silence.author)
 
     def expire_silence(self, silence_id: str, officer: str, now: float) -> Silence | None:
         step = self.pipeline.expire_silence(silence_id, officer, now)
         if step is None:
             return None
-        self._commit(step, now)
+        self._tell(self._commit(step, now), officer)
         return self.pipeline.silences.get(silence_id)
 
     def silences(self, now: float, *, include_expired: bool = False) -> list[Silence]:
         return self.pipeline.silences.listing(now, include_expired=include_expired)
 
     def alert_views(self) -> list[dict[str, Any]]:
-        """Active alerts with what the API shows about each (duty, stations, flapping…)."""
-        out = []
-        for alert in self.pipeline.book.alerts():
-            view = alert_to_json(alert)
-            del view["findings"]
-            view.update(self.pipeline.book.details(alert.key, is_drill=alert.is_drill) or {})
-            duty = self.pipeline.duties.get((alert.key, alert.is_drill))
-            if duty is not None:
-                view["duty"] = {
-                    "audience": list(duty.audience),
-                    "ack_deadline": duty.deadline,
-                    "escalation_level": duty.level,
-                }
-            out.append(view)
-        return out
+        return alert_views(self.pipeline)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -213,6 +240,15 @@ class AlertingService:
         if step.notices:
             self._refresh_gauges()
         return step.notices
+
+    def _tell(self, notices: Sequence[Notice], officer: str, ack_s: float | None = None) -> None:
+        if not notices:
+            return
+        for observer in self.observers:
+            try:
+                observer(notices, officer=officer, ack_s=ack_s)
+            except Exception:  # the command is journaled; an observer (storage) must not undo it
+                logger.exception("command observer failed", extra={"notices": len(notices)})
 
     def _queue(self, row: OutboxRow) -> None:
         self._inflight[row.delivery.outbox_key] = (row.id, row.created)

@@ -196,5 +196,7 @@ def queries(board: dict[str, Any]) -> Iterator[Query]:
             where = f"annotation {annotation['name']!r}"
             yield Query(where, annotation["datasource"]["type"], target["query"])
     for variable in board.get("templating", {}).get("list", []):
+        if "datasource" not in variable:
+            continue  # a custom variable (a fixed list of values) queries nothing
         where = f"variable ${variable['name']}"
         yield Query(where, variable["datasource"]["type"], variable["query"])

@@ -29,6 +29,7 @@ __all__ = [
     "grade_thresholds",
     "ladder_thresholds",
     "prom",
+    "suspect_variable",
     "tag_variable",
 ]
 
@@ -193,4 +194,23 @@ def tag_variable(name: str, label: str, query: str) -> dash.QueryVariable:
         .include_all(True)
         .all_value(".*")
         .current(dashboard.VariableOption(selected=True, text="All", value="$__all"))
+    )
+
+
+#: The InfluxQL condition of the :func:`suspect_variable` on ``reading``.
+SUSPECT = '"suspect" =~ /$suspect/'
+
+
+def suspect_variable() -> dash.CustomVariable:
+    """Show or hide readings the quality gate distrusts (their ``suspect`` tag, docs/storage.md):
+    ``show`` matches any tag value, ``hide`` only readings without the tag."""
+    show = dashboard.VariableOption(selected=True, text="show", value=".*")
+    hide = dashboard.VariableOption(selected=False, text="hide", value="^$")
+    return (
+        dash.CustomVariable("suspect")
+        .label("Suspect readings 可疑读数")
+        .values("show : .*,hide : ^$")
+        .options([show, hide])
+        .current(show)
+        .allow_custom_value(False)
     )

@@ -41,11 +41,13 @@ def alert_timeline() -> dash.Dashboard:
             "Alerts and acknowledgement 预警与确认状态",
             'SELECT last("status") AS "status", last("grade_rank") AS "grade", '
             'last("version") AS "version", last("message") AS "message", '
-            'last("stations") AS "stations" FROM "alert" '
+            'last("stations") AS "stations", last("officer") AS "officer", '
+            'last("ack_s") AS "ack_s" FROM "alert" '
             f"WHERE {WHERE} AND \"drill\" = 'false' AND $timeFilter "
             'GROUP BY "area", "hazard", "rule"',
             description="Latest transition of every alert key: firing (waiting for an "
-            "acknowledgement when orange or red), acknowledged, resolved.",
+            "acknowledgement when orange or red), acknowledged, resolved; the officer of the "
+            "last acknowledgement or silence and the last time to acknowledge (s).",
         )
         .mappings(
             [

@@ -21,8 +21,10 @@ from grafana_foundation_sdk.models import dashboard
 
 from dashboards._kit import (
     GRADE_COLOURS,
+    SUSPECT,
     InfluxQuery,
     dashed_lines,
+    suspect_variable,
     tag_variable,
 )
 from dashboards._panels import alerts_table, grade_stat, grade_timeline, influx_series
@@ -140,7 +142,7 @@ def station_lines(panel: timeseries.Panel, hazard: Hazard, quantity: str) -> tim
 def reading_panel(board: HazardBoard, quantity: Quantity, ladders: LadderBook) -> timeseries.Panel:
     query = (
         f'SELECT {quantity.aggregate}("{quantity.field}") FROM "reading" '
-        f"WHERE {board.kind_filter} AND {STATION} AND $timeFilter "
+        f"WHERE {board.kind_filter} AND {STATION} AND {SUSPECT} AND $timeFilter "
         'GROUP BY time($__interval), "station" fill(none)'
     )
     panel = influx_series(
@@ -167,7 +169,7 @@ def rain_window_panel(hours: int, ladders: LadderBook) -> timeseries.Panel:
     quantity = f"rain_{hours}h_mm"
     query = (
         f'SELECT moving_average(sum("rain_mm"), {n}) * {n} FROM "reading" '
-        f"WHERE \"kind\" = 'rain' AND {STATION} AND $timeFilter "
+        f"WHERE \"kind\" = 'rain' AND {STATION} AND {SUSPECT} AND $timeFilter "
         f'GROUP BY time({RAIN_BUCKET_MIN}m), "station" fill(0)'
     )
     panel = influx_series(
@@ -251,6 +253,7 @@ def hazard_board(board: HazardBoard, ladders: LadderBook) -> dash.Dashboard:
                 f'SHOW TAG VALUES FROM "reading" WITH KEY = "station" WHERE {board.kind_filter}',
             )
         )
+        .with_variable(suspect_variable())
         .with_panel(
             grade_stat(
                 "Grade now by station and rule 当前等级",

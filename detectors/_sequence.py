@@ -94,12 +94,28 @@ class SequenceGate:
     def __init__(self, max_pending: int = DEFAULT_MAX_PENDING) -> None:
         self.max_pending = max_pending
         self._streams: dict[str, _Stream] = {}
+        self.held = 0  # readings pending over all streams (a tick with none held costs nothing)
 
     def admit(self, reading: Reading, *, hold: bool) -> list[Reading]:
         """Readings now ready to apply, in order (possibly none, possibly several)."""
         key = reading.waveform.channel if reading.waveform is not None else ""
-        stream = self._streams.setdefault(key, _Stream())
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = _Stream()
         seq, ts = reading.seq, reading.ts
+        if (
+            seq == stream.expected
+            and not stream.pending
+            and (stream.head_ts is None or ts > stream.head_ts)
+        ):  # the next one, in order: by far the most common case
+            ranges = stream.ranges
+            if ranges and ranges[-1][1] == seq - 1:
+                ranges[-1][1] = seq
+            else:
+                stream.mark(seq, ts)
+            stream.head_ts = ts
+            stream.expected = seq + 1
+            return [reading]
         if seq in stream.pending:
             return []
         seen = stream.applied(seq)
@@ -108,24 +124,32 @@ class SequenceGate:
             return []
         out: list[Reading] = []
         if newer and (seen or (stream.expected is not None and seq < stream.expected)):
-            out.extend(stream.release())  # counter restarted: start the stream afresh
+            released = stream.release()  # counter restarted: start the stream afresh
+            self.held -= len(released)
+            out.extend(released)
             stream.ranges.clear()
             stream.expected = None
         if not hold or stream.expected is None or seq <= stream.expected:
             stream.mark(seq, ts)
             out.append(reading)
-            out.extend(stream.drain())
+            drained = stream.drain()
+            self.held -= len(drained)
+            out.extend(drained)
             return out
         stream.pending[seq] = reading
-        if sum(len(s.pending) for s in self._streams.values()) > self.max_pending:
+        self.held += 1
+        if self.held > self.max_pending:
             out.extend(self.release())
         return out
 
     def release(self) -> list[Reading]:
         """Everything held, stream by stream in ``seq`` order."""
+        if not self.held:
+            return []
         out: list[Reading] = []
         for stream in self._streams.values():
             out.extend(stream.release())
+        self.held = 0
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -149,6 +173,7 @@ class SequenceGate:
             )
             for key, s in state.items()
         }
+        self.held = sum(len(s.pending) for s in self._streams.values())
 
 
 def reading_to_json(reading: Reading) -> dict[str, Any]:

@@ -84,7 +84,8 @@ class SilenceWatch:
 
     def tick(self, now: float) -> bool:
         """Let the clock reach ``now``; True when this starts a silence."""
-        self.clock = now if self.clock is None else max(self.clock, now)
+        if self.clock is None or now > self.clock:
+            self.clock = now
         if self.first_clock is None:
             self.first_clock = now
         if not self.silent and self.silent_for_s() > self.limit_s:

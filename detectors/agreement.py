@@ -1,30 +1,44 @@
-"""k-of-n neighbour agreement: one sensor alone cannot page anyone orange or red.
+"""k-of-n neighbour agreement: where neighbours observe the same field, one sensor alone cannot
+page anyone orange or red.
 
 For a station with neighbours (registry ``neighbours``), a per-station finding of grade orange or
-red for some (hazard, rule) goes on unchanged only when at least ``k`` of the ``n`` stations
-(the station and its neighbours) currently see that rule at a warning grade (blue or above);
-``k`` is the rule's param ``agree_k`` (default 2; ``n`` caps it). Otherwise the finding is
-*downgraded* to yellow and flagged: ``evidence["agreement"]`` says who agreed, ``raw_grade``
-keeps what the sensor said, and the message starts with "unconfirmed". When a neighbour's grade
-changes, the stations listing it are judged again, so the orange arrives as soon as a neighbour
-confirms (and falls back to yellow if the support goes while the sensor still says orange).
+red for some (hazard, rule) goes on unchanged only when at least ``k`` of the stations able to
+see (the station and its *seeing* neighbours) currently see that rule at a warning grade (blue or
+above). ``k`` is the rule's param ``agree_k`` (default 2). Otherwise the finding is *downgraded*
+to yellow and flagged: ``evidence["agreement"]`` says who agreed, ``raw_grade`` keeps what the
+sensor said, and the message starts with "unconfirmed". When a neighbour's grade changes, the
+stations listing it are judged again, so the orange arrives as soon as a neighbour confirms (and
+falls back to yellow if the support goes while the sensor still says orange).
 
-A station that is drifting against its neighbours (``sensor/drift``) or persistently suspect
-(``sensor/quality``) neither confirms its own orange nor supports a neighbour's; its findings are
-judged as if it had no support at all. Findings of stations without neighbours, area findings and
-sensor findings pass unchanged.
+Where agreement applies is a per-hazard decision of the ladder files (``agree_k``, with its
+rationale; docs/detectors.md): ``agree_k: 1`` means the station's own reading is authoritative (a
+river gauge against its own warning level, a gas or toxic detector at a point source, a tank's
+set points), ``2`` means a neighbour must see the same field (rain gauges, strong-motion
+stations).
+
+A neighbour *sees* a rule when it has graded it (not ``unknown``: silent, warming up, persistently
+suspect) and is trusted. A station that is drifting against its neighbours (``sensor/drift``) or
+persistently suspect (``sensor/quality``) is not trusted: its orange is never confirmed (whatever
+``k``), and it neither supports nor contradicts a neighbour. Neighbours that cannot see do not
+count: ``k`` is capped at 1 + the number of seeing neighbours, so a sensor whose neighbours have
+all gone blind is judged on its own rather than silenced by their absence
+(``evidence["agreement"]["blind"]`` lists them). Findings of stations without neighbours, area
+findings and sensor findings pass unchanged; the grades of stations without neighbours are still
+kept, so they can confirm the stations that list them.
 
 >>> from yujing.config.stations import Registry, StationSpec
 >>> from yujing.contracts import Finding, Grade, Hazard, Kind
->>> def gauge(name, *near): return StationSpec(name, "", Kind.GAS, "d1", 0.0, 0.0, 10.0,
+>>> def gauge(name, *near): return StationSpec(name, "", Kind.RAIN, "d1", 0.0, 0.0, 60.0,
 ...                                            neighbours=near)
 >>> gate = NeighbourAgreement(Registry.from_specs([gauge("A", "B"), gauge("B", "A")]), {})
->>> def f(station, grade, ts): return Finding(station, "d1", Hazard.GAS_LEAK, "ch4", grade, ts,
-...                                           station=station, value=60.0, threshold=50.0)
->>> [(x.area, x.grade.value) for x in gate.observe(f("A", Grade.RED, 10.0))]
+>>> def f(station, grade, ts): return Finding(station, "d1", Hazard.RAINSTORM, "rainstorm",
+...                                           grade, ts, station=station, value=60.0)
+>>> [(x.area, x.grade.value) for x in gate.observe(f("B", Grade.NONE, 5.0))]
+[('B', 'none')]
+>>> [(x.area, x.grade.value) for x in gate.observe(f("A", Grade.ORANGE, 10.0))]  # B sees none
 [('A', 'yellow')]
 >>> [(x.area, x.grade.value) for x in gate.observe(f("B", Grade.BLUE, 12.0))]  # B confirms
-[('B', 'blue'), ('A', 'red')]
+[('B', 'blue'), ('A', 'orange')]
 """
 
 from __future__ import annotations
@@ -80,21 +94,26 @@ class NeighbourAgreement:
 
     def observe(self, finding: Finding) -> list[Finding]:
         station = finding.station
-        if station is None or finding.area != station or not self._neighbours.get(station, ()):
-            if finding.hazard is Hazard.SENSOR and station is not None:
-                return [finding, *self._trust_changed(finding)]
+        if station is None or finding.area != station:
             return [finding]
         if finding.hazard is Hazard.SENSOR:
             return [finding, *self._trust_changed(finding)]
+        near = self._neighbours.get(station, ())
+        listed_by = self._listed_by.get(station, ())
+        if not near and not listed_by:
+            return [finding]
         key = _rule_key(finding)
         self._grades.setdefault(station, {})[key] = finding.grade
-        raw = self._raw.setdefault(station, {})
-        if finding.grade.rank >= GATED_FROM.rank:
-            raw[key] = finding
-        else:
-            raw.pop(key, None)
-        out = self._judge(station, key, finding.ts, force=True, fresh=finding)
-        for other in self._listed_by.get(station, ()):
+        if near:
+            raw = self._raw.setdefault(station, {})
+            if finding.grade.rank >= GATED_FROM.rank:
+                raw[key] = finding
+            else:
+                raw.pop(key, None)
+            out = self._judge(station, key, finding.ts, force=True, fresh=finding)
+        else:  # no neighbours of its own: passes unchanged, but confirms those listing it
+            out = [finding]
+        for other in listed_by:
             out.extend(self._judge(other, key, finding.ts))
         return out
 
@@ -143,12 +162,13 @@ class NeighbourAgreement:
         if raw is None:
             return []  # below orange and not fresh: nothing to re-judge
         near = self._neighbours.get(station, ())
-        supporters = [
+        seeing = [
             n
             for n in near
-            if self._trusted(n) and self._grades.get(n, {}).get(key, Grade.UNKNOWN).is_warning
+            if self._trusted(n) and self._grades.get(n, {}).get(key, Grade.UNKNOWN).rank >= 0
         ]
-        k = min(self.agree_k.get(key, AGREE_K_DEFAULT), 1 + len(near))
+        supporters = [n for n in seeing if self._grades[n][key].is_warning]
+        k = min(self.agree_k.get(key, AGREE_K_DEFAULT), 1 + len(seeing))
         count = len(supporters) + (1 if self._trusted(station) else 0)
         gated = raw.grade.rank >= GATED_FROM.rank
         confirmed = count >= k and self._trusted(station)
@@ -164,8 +184,9 @@ class NeighbourAgreement:
             **raw.evidence,
             "agreement": {
                 "k": k,
-                "n": 1 + len(near),
+                "n": 1 + len(seeing),
                 "agreeing": sorted(supporters),
+                "blind": sorted(set(near) - set(seeing)),
                 "confirmed": confirmed,
                 "trusted": self._trusted(station),
             },
@@ -173,13 +194,18 @@ class NeighbourAgreement:
         if confirmed:
             return [replace(raw, ts=max(raw.ts, ts), evidence=evidence)]
         evidence["raw_grade"] = raw.grade.value
+        why = (
+            f"unconfirmed by neighbours ({count} of {k} needed)"
+            if self._trusted(station)
+            else "unconfirmed: sensor not trusted (drift or quality)"
+        )
         return [
             replace(
                 raw,
                 grade=grade,
                 ts=max(raw.ts, ts),
                 evidence=evidence,
-                message=f"unconfirmed by neighbours ({count} of {k} needed): {raw.message}",
+                message=f"{why}: {raw.message}",
             )
         ]
 

@@ -127,8 +127,9 @@ class StationDetector:
 
     def advance(self, now: float) -> list[Finding]:
         out: list[Finding] = []
-        for ready in self._gate.release():
-            out.extend(self._take(ready))
+        if self._gate.held:
+            for ready in self._gate.release():
+                out.extend(self._take(ready))
         if self._quality.specs:
             for judged in self._quality.release(now):
                 out.extend(self._apply_judged(judged))
@@ -300,7 +301,7 @@ class StationDetector:
             self._evidence = evidence
         out: list[Finding] = []
         for spec, key, reads in self._plan:
-            if not any(q in values for q in reads):
+            if values.keys().isdisjoint(reads):
                 continue  # quantity never arrived (yet): stays as it is
             if self._blocked and self._blocked.keys() & self._inputs(spec):
                 continue  # blind while its sensor is persistently suspect

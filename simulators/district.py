@@ -14,7 +14,8 @@ ponding       22 underpasses on the 2nd, 3rd and 4th ring roads (rectangles roun
 gas           48 four pipelines of 12 points, ~700 m apart
 chem          18 three chemical sites of 3 toxic-gas detectors (one substance each: NH3, Cl2,
                  H2S; ``rules: [nh3]`` ...) and 3 tanks (params ``pressure_*_kpa`` and
-                 ``temp_*_c`` set points; ``rules: [tank_pressure, tank_temperature]``)
+                 ``temp_*_c`` set points; ``rules: [tank_pressure, tank_temperature,
+                 runaway]``)
 seismic       20 jittered 5 x 4 grid over a wider box, ~9-10 km spacing, 100 Hz, 3 channels
 ========== ===== ==============================================================================
 
@@ -296,7 +297,7 @@ def _chemical_sites(builder: _Builder, rng: np.random.Generator) -> None:
                 f"{site} tank {n + 1}",
                 params=params,
                 area=site,
-                rules=("tank_pressure", "tank_temperature"),
+                rules=("tank_pressure", "tank_temperature", "runaway"),
             )
 
 

@@ -96,6 +96,21 @@ class Pipeline:
 
     def process(self, messages: Iterable[RawMessage], now: float) -> StepResult:
         """Decode, detect and grade a batch of messages at time ``now``."""
+        out = self._feed(messages, now)
+        self._grade(out, now)
+        self._observe(out)
+        return out
+
+    def recover(self, messages: Iterable[RawMessage] | None, now: float) -> None:
+        """Feed the detectors a batch (or, ``messages`` None, a tick) they already saw before a
+        crash, without grading: the book's own journal already holds what they decided
+        (:mod:`yujing.runtime.recovery`)."""
+        if messages is None:
+            self._advance(now)
+        else:
+            self._feed(messages, now)
+
+    def _feed(self, messages: Iterable[RawMessage], now: float) -> StepResult:
         out = StepResult()
         for message in messages:
             try:
@@ -114,8 +129,6 @@ class Pipeline:
                 )
                 continue
             self._detect(reading, out)
-        self._grade(out, now)
-        self._observe(out)
         return out
 
     def process_readings(self, readings: Iterable[Reading], now: float) -> StepResult:
@@ -156,6 +169,14 @@ class Pipeline:
 
     def tick(self, now: float) -> StepResult:
         """Let time pass: silence, window expiry, book housekeeping."""
+        out = self._advance(now)
+        self._grade(out, now)
+        out.notices.extend(self.book.advance(now))
+        self._observe(out)
+        self._observe_completeness()
+        return out
+
+    def _advance(self, now: float) -> StepResult:
         out = StepResult()
         first: list[Finding] = []
         for station, detectors in self.detectors.items():
@@ -165,10 +186,6 @@ class Pipeline:
                 except Exception:  # a detector bug must not stop the other stations
                     self._detector_failed(detector, station)
         out.findings.extend(self.areas.advance(now, first))
-        self._grade(out, now)
-        out.notices.extend(self.book.advance(now))
-        self._observe(out)
-        self._observe_completeness()
         return out
 
     def _detector_failed(self, detector: Detector, station: str) -> None:

@@ -21,21 +21,17 @@ bounds them by the number of channels.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from alerting import AlertPipeline, PipelineConfig, PolicyGrader
-from tests.support.runtime import REPO, Sender, write_settings
+from tests.support.runtime import ChildRuntime as Runtime
+from tests.support.runtime import Sender, write_settings
 from tests.support.services import HttpReceiver, wait_for
 from yujing.broker import Broker, free_port
 from yujing.config import load_settings
@@ -142,61 +138,6 @@ def configure(folder: Path, broker: Broker, hook: HttpReceiver, gateway: HttpRec
     )
 
 
-class Runtime:
-    """``yujing run`` as a child process."""
-
-    def __init__(self, settings: Path, log: Path) -> None:
-        self.settings = settings
-        self.log = log
-        self.api = load_settings(settings).api.port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Runtime:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from yujing.cli import app; app()",
-                    "run",
-                    "--config",
-                    str(self.settings),
-                    "--log-level",
-                    "warning",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=REPO,
-            )
-        wait_for(self._healthy, 30)
-        return self
-
-    def _healthy(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(f"runtime exited: {self.log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.api}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
 def expected_station_notices(settings: Path, storm: list[list[tuple[str, bytes]]]) -> set[str]:
     """Replay the storm through the same pipeline in process: station and area notices."""
     parsed = load_settings(settings)
@@ -247,7 +188,7 @@ def test_kill_9_mid_storm_then_exactly_once_and_nothing_missing(
     d3_page = ("d3/gas_leak/group", "o1")
     try:
         probe = iter(range(10_000))
-        wait_for(lambda: _probe(sender, next(probe)) and _ingested(runtime), 15)  # subscribed
+        wait_for(lambda: _probe(sender, next(probe)) and runtime.ingested("gas"), 15)  # subscribed
         for index in range(3):  # none, blue, orange everywhere
             for topic, payload in going[index] + held[index]:
                 sender.raw(topic, payload)
@@ -344,15 +285,6 @@ def _probe(sender: Sender, seq: int) -> bool:
     }
     sender.reading("d0", "gas", "P0", body)
     return True
-
-
-def _ingested(runtime: Runtime) -> bool:
-    settings = load_settings(runtime.settings)
-    try:
-        text = httpx.get(f"http://127.0.0.1:{settings.metrics.port}/metrics", timeout=1).text
-    except httpx.HTTPError:
-        return False
-    return 'yujing_readings_ingested_total{kind="gas"}' in text
 
 
 def _quiet(journal: Path) -> bool:

@@ -112,9 +112,11 @@ def test_page_escalate_and_acknowledge_by_link(tmp_path: Path, mosquitto: Broker
             assert "已确认" in httpx.post(link).text
             # the acknowledgement goes to everyone already paged (li and zhao), each its own send
             acked = wait_for(
-                lambda: (a := sorted(k for k, _, t in sms(gateway) if "已确认" in t))
-                and len(a) >= 2
-                and a,
+                lambda: (
+                    (a := sorted(k for k, _, t in sms(gateway) if "已确认" in t))
+                    and len(a) >= 2
+                    and a
+                ),
                 15,
             )
             assert acked == ["d1/gas_leak/group#3@li", "d1/gas_leak/group#3@zhao"]

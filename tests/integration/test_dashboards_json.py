@@ -115,6 +115,9 @@ def test_every_panel_is_well_formed(name: str) -> None:
         assert annotation["target"]["textColumn"] in annotation["target"]["query"]
     defined = {v["name"] for v in board.get("templating", {}).get("list", [])}
     for variable in board.get("templating", {}).get("list", []):
+        if variable["type"] == "custom":  # a fixed choice (show/hide suspect readings)
+            assert variable["current"]["value"] in {o["value"] for o in variable["options"]}
+            continue
         assert sources.get(variable["datasource"]["uid"]) == variable["datasource"]["type"]
         assert variable["includeAll"] and variable["allValue"] == ".*"
     for query in dashboards.queries(board):

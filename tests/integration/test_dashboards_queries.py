@@ -157,8 +157,13 @@ def test_every_influxql_query_returns_series(name: str, influxdb: InfluxDB1) -> 
     board = boards()[name]
     queries = [q for q in dashboards.queries(board) if q.datasource == "influxdb"]
     variables = [q for q in queries if q.where.startswith("variable")]
-    everything = {q.where.split("$")[1]: ".*" for q in variables}
-    first: dict[str, str] = {}
+    custom = {  # fixed choices, at their default
+        v["name"]: v["current"]["value"]
+        for v in board.get("templating", {}).get("list", [])
+        if v["type"] == "custom"
+    }
+    everything = {q.where.split("$")[1]: ".*" for q in variables} | custom
+    first: dict[str, str] = dict(custom)
     for variable in variables:  # the variable's own query, and its first value
         result = influxdb.query(fill(variable.text, {}, None), DATABASE)["results"][0]
         assert "error" not in result and result.get("series"), (variable.where, result)

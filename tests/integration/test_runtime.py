@@ -83,7 +83,8 @@ def settings_path(tmp_path: Path, mosquitto: Broker, http_receiver: HttpReceiver
 
 def send_storm(sender: Sender, t: float) -> None:
     """One escalating episode per family, event times just before ``t``. Gas levels are
-    confirmed by 2 of the last 3 readings (configs/ladders/gas.yaml), so some come twice."""
+    confirmed by 2 of the last 3 readings (configs/ladders/gas.yaml), so some come twice; a
+    minute apart, so the rate rule (60 s window, 4 points) stays quiet whatever the batching."""
     for seq, pct in enumerate([5.0, 12.0, 12.0, 30.0, 55.0, 55.0]):
         sender.reading(
             "d2",
@@ -91,7 +92,7 @@ def send_storm(sender: Sender, t: float) -> None:
             "G1",
             {
                 "station": "G1",
-                "ts": ms(t - 60 + seq * 10),
+                "ts": ms(t - 400 + seq * 60),
                 "seq": seq,
                 "values": {"ch4_pct_lel": pct},
             },
@@ -120,12 +121,14 @@ def send_storm(sender: Sender, t: float) -> None:
         "P1",
         {"station": "P1", "ts": ms(t - 30), "seq": 0, "values": {"depth_cm": 30.0}},
     )
-    sender.reading(
-        "d2",
-        "chem",
-        "C1",
-        {"station": "C1", "ts": ms(t - 30), "seq": 0, "values": {"nh3_ppm": 90.0}},
-    )
+    for seq in (0, 1):  # toxic gas too is confirmed by 2 of the last 3 (configs/ladders/chem.yaml)
+        sender.reading(
+            "d2",
+            "chem",
+            "C1",
+            {"station": "C1", "ts": ms(t - 30 + seq * 10), "seq": seq,
+             "values": {"nh3_ppm": 90.0}},
+        )  # fmt: skip
     sender.reading(
         "d2",
         "chem",
@@ -206,8 +209,11 @@ BAD: list[tuple[str, bytes | str, str]] = [
         {"station": "G1", "seq": 1, "values": {"ch4_pct_lel": 12}, "ts_offset": -20},
         "duplicate",
     ),
-    ("yujing/v1/d2/snow/G1", {"station": "G1", "seq": 94, "values": {"ch4_pct_lel": 1}},
-     "bad_topic"),
+    (
+        "yujing/v1/d2/snow/G1",
+        {"station": "G1", "seq": 94, "values": {"ch4_pct_lel": 1}},
+        "bad_topic",
+    ),
 ]
 
 
@@ -248,8 +254,12 @@ def test_bad_payloads_are_rejected_counted_and_dead_lettered(
                 "d2",
                 "gas",
                 "G1",
-                {"station": "G1", "ts": ms(t - 7 + seq), "seq": seq,
-                 "values": {"ch4_pct_lel": 55.0}},
+                {
+                    "station": "G1",
+                    "ts": ms(t - 7 + seq),
+                    "seq": seq,
+                    "values": {"ch4_pct_lel": 55.0},
+                },
             )
         wait_for(lambda: ("G1/gas_leak/ch4", "upgraded", "red", 2) in notices(http_receiver), 20)
         assert notices(http_receiver) == {

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,8 +43,11 @@ def write_settings(
         "quantities": str(REPO / "configs" / "quantities.yaml"),
         "state_dir": "state",
         "tick_s": 0.2,
-        "mqtt": {"url": broker_url, "client_id": f"test-runtime-{free_port()}",
-                 "start_broker": "never"},
+        "mqtt": {
+            "url": broker_url,
+            "client_id": f"test-runtime-{free_port()}",
+            "start_broker": "never",
+        },
         "ingest": {"dead_letter_path": "state/dead-letters.jsonl"},
         "metrics": {"port": free_port()},
         "notify": {
@@ -143,3 +150,70 @@ class Sender:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+class ChildRuntime:
+    """``yujing run`` as a child process (crash tests: it can be killed with SIGKILL)."""
+
+    def __init__(self, settings: Path, log: Path) -> None:
+        self.settings = settings
+        self.log = log
+        self.api = load_settings(settings).api.port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ChildRuntime:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from yujing.cli import app; app()",
+                    "run",
+                    "--config",
+                    str(self.settings),
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=REPO,
+            )
+        wait_for(self._healthy, 30)
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"runtime exited: {self.log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.api}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def ingested(self, kind: str) -> float:
+        """``yujing_readings_ingested_total`` of ``kind`` from the child's /metrics (0: none)."""
+        port = load_settings(self.settings).metrics.port
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+        except httpx.HTTPError:
+            return 0.0
+        for line in text.splitlines():
+            if line.startswith(f'yujing_readings_ingested_total{{kind="{kind}"}}'):
+                return float(line.split()[-1])
+        return 0.0

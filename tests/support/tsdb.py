@@ -1,5 +1,7 @@
 """Real time-series servers for tests, from the Debian packages scripts/setup installs:
-VictoriaMetrics (InfluxDB v2 write API), InfluxDB 1.x (InfluxQL) and Prometheus (PromQL, rules).
+VictoriaMetrics (InfluxDB v2 write API), InfluxDB 1.x (InfluxQL) and Prometheus (PromQL, rules);
+and :class:`V2WriteGateway`, the ``/api/v2/write`` endpoint InfluxDB 1.8+ has and Debian's 1.6
+lacks, so the storage writer can write to the InfluxDB the boards query.
 
 Each runs as a child process on a free loopback port with every file under the test's tmp folder;
 ``stop()`` ends it, VictoriaMetrics can also be paused (SIGSTOP: a hung database) and restarted on
@@ -14,10 +16,15 @@ import shutil
 import signal
 import subprocess
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -178,6 +185,17 @@ class InfluxDB1(Server):
         body: dict[str, Any] = response.json()
         return body
 
+    def rows(self, q: str, db: str) -> list[dict[str, Any]]:
+        """Every row of every series of a query, as column → value (with the series' tags)."""
+        result = self.query(q, db)["results"][0]
+        if "error" in result:
+            raise AssertionError(f"InfluxQL failed {q!r}: {result['error']}")
+        return [
+            {**series.get("tags", {}), **dict(zip(series["columns"], values, strict=True))}
+            for series in result.get("series", [])
+            for values in series["values"]
+        ]
+
     def write(self, db: str, lines: list[str], precision: str = "ms") -> None:
         response = httpx.post(
             self.url + "/write",
@@ -215,3 +233,66 @@ class Prometheus(Server):
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body
+
+
+class V2WriteGateway:
+    """``POST /api/v2/write?bucket=db&precision=ms`` → InfluxDB 1.x ``/write?db=db&precision=ms``,
+    status and body passed back: what InfluxDB 1.8+'s compatibility endpoint does, in front of
+    the 1.6 server Debian packages (which answers ``/api/v2/write`` with 404)."""
+
+    def __init__(self, influxdb: InfluxDB1) -> None:
+        self.influxdb = influxdb
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> Self:
+        target = self.influxdb
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if url.path != "/api/v2/write":
+                    status, answer = 404, b'{"error": "not found"}'
+                else:
+                    db = query.get("bucket", "").split("/")[0]
+                    params = {"db": db, "precision": query.get("precision", "ns")}
+                    response = httpx.post(
+                        target.url + "/write", params=params, content=body, timeout=30
+                    )
+                    status, answer = response.status_code, response.content
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@contextmanager
+def influxdb_for_writer(folder: Path, database: str) -> Iterator[tuple[InfluxDB1, V2WriteGateway]]:
+    """InfluxDB 1.x with ``database`` created, and the gateway the storage writer writes to."""
+    server = InfluxDB1(folder).start()
+    gateway = V2WriteGateway(server).start()
+    try:
+        server.query(f'CREATE DATABASE "{database}"')
+        yield server, gateway
+    finally:
+        gateway.stop()
+        server.stop()

@@ -1,4 +1,4 @@
-"""The HTTP API of the embedded runtime (aiohttp, on the runtime's event loop).
+"""The HTTP API of the runtimes (aiohttp, on the runtime's event loop).
 
 Routes (``docs/api.md``); everything under ``/api/v1`` needs ``Authorization: Bearer <token>``
 of an officer from ``api.tokens_file``, and every change is journaled under that officer's id:
@@ -16,7 +16,9 @@ POST     /ack/{code}                       the button: acknowledge as the link's
 GET      /cap/{channel}/feed.xml           CAP feed index (Atom); ``/cap/{channel}/{file}``
 =======  ================================  ===================================================
 
-Handlers run on the runtime's loop, like the pipeline, so they call the service directly.
+Handlers run on the runtime's loop and ask its :class:`~yujing.api.desk.AlertDesk`: the embedded
+runtime's service directly, the Faust worker's through commands on Kafka. A command whose outcome
+is not known in time (a Faust alert book on another worker) is answered ``202`` ``queued``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alerting import AckLinks, AlertingService, Silence
+from yujing.api.desk import QUEUED, AlertDesk, Answer, ServiceDesk
 from yujing.contracts import AlertKey, Hazard
 from yujing.metrics import Metrics
 
@@ -98,7 +101,7 @@ async def _body(request: web.Request, model: type[BaseModel]) -> Any:
 class ApiServer:
     def __init__(
         self,
-        service: AlertingService,
+        service: AlertingService | AlertDesk,
         *,
         host: str,
         port: int,
@@ -108,7 +111,9 @@ class ApiServer:
         cap_feeds: Mapping[str, Path] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        self.service = service
+        self.desk: AlertDesk = (
+            ServiceDesk(service) if isinstance(service, AlertingService) else service
+        )
         self.host, self.port = host, port
         self._tokens = [(token.encode(), officer) for officer, token in tokens.items()]
         self._clock = clock
@@ -185,28 +190,26 @@ class ApiServer:
     # ---- handlers ---------------------------------------------------------------------------
 
     async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", **self.service.health()})
+        return web.json_response({"status": "ok", **self.desk.health()})
 
     async def alerts(self, request: web.Request) -> web.Response:
         self._officer(request)
-        return web.json_response({"alerts": self.service.alert_views()})
+        return web.json_response({"alerts": self.desk.alert_views()})
 
     async def ack(self, request: web.Request) -> web.Response:
         officer = self._officer(request)
         body: _AckBody = await _body(request, _AckBody)
-        return self._ack(_key(body.key), body.drill, officer)
-
-    def _ack(self, key: AlertKey, is_drill: bool, officer: str) -> web.Response:
-        result = self.service.acknowledge(key, officer, self._clock(), is_drill=is_drill)
+        key = _key(body.key)
+        result = await self.desk.acknowledge(key, officer, self._clock(), is_drill=body.drill)
         payload = {"key": str(key), "status": result.status, "version": result.version}
-        status = 404 if result.status == "not_active" else 200
+        status = {"not_active": 404, QUEUED: 202}.get(result.status, 200)
         return web.json_response(payload, status=status)
 
     async def feedback(self, request: web.Request) -> web.Response:
         officer = self._officer(request)
         body: _FeedbackBody = await _body(request, _FeedbackBody)
         key = _key(body.key)
-        self.service.feedback(
+        await self.desk.feedback(
             key, officer, body.status, body.text, self._clock(), is_drill=body.drill
         )
         return web.json_response({"key": str(key), "recorded": True}, status=201)
@@ -214,7 +217,7 @@ class ApiServer:
     async def silences(self, request: web.Request) -> web.Response:
         self._officer(request)
         include = request.query.get("all") in ("1", "true", "yes")
-        listed = self.service.silences(self._clock(), include_expired=include)
+        listed = self.desk.silences(self._clock(), include_expired=include)
         return web.json_response({"silences": [s.to_json() for s in listed]})
 
     async def add_silence(self, request: web.Request) -> web.Response:
@@ -240,16 +243,18 @@ class ApiServer:
             )
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
-        self.service.add_silence(silence, now)
+        await self.desk.add_silence(silence, now)
         return web.json_response(silence.to_json(), status=201)
 
     async def expire_silence(self, request: web.Request) -> web.Response:
         officer = self._officer(request)
         silence_id = request.match_info["silence_id"]
-        ended = self.service.expire_silence(silence_id, officer, self._clock())
-        if ended is None:
-            raise web.HTTPNotFound(text=f"no active silence {silence_id}")
-        return web.json_response(ended.to_json())
+        answer: Answer = await self.desk.expire_silence(silence_id, officer, self._clock())
+        if answer.silence is not None:
+            return web.json_response(answer.silence.to_json())
+        if answer.status == QUEUED:
+            return web.json_response({"id": silence_id, "status": QUEUED}, status=202)
+        raise web.HTTPNotFound(text=f"no active silence {silence_id}")
 
     def _verify(self, request: web.Request) -> tuple[str, AlertKey, bool]:
         found = None if self._links is None else self._links.verify(request.match_info["code"])
@@ -259,10 +264,7 @@ class ApiServer:
 
     async def ack_page(self, request: web.Request) -> web.Response:
         officer, key, is_drill = self._verify(request)
-        alert = self.service.pipeline.book.get(key, is_drill=is_drill)
-        state = (
-            "not active any more" if alert is None else f"{alert.grade.value}, {alert.state.value}"
-        )
+        state = self.desk.describe(key, is_drill)
         drill = "【演练 EXERCISE】" if is_drill else ""
         page = (
             "<!doctype html><meta charset=utf-8><title>yujing 确认</title>"
@@ -274,11 +276,12 @@ class ApiServer:
 
     async def ack_link(self, request: web.Request) -> web.Response:
         officer, key, is_drill = self._verify(request)
-        result = self.service.acknowledge(key, officer, self._clock(), is_drill=is_drill)
+        result = await self.desk.acknowledge(key, officer, self._clock(), is_drill=is_drill)
         messages = {
             "acknowledged": "已确认 Acknowledged",
             "already": "已有人确认 Already acknowledged",
             "not_active": "告警已解除 The alert is no longer active",
+            QUEUED: "已提交 Acknowledgement sent; it takes effect in a moment",
         }
         page = (
             "<!doctype html><meta charset=utf-8><title>yujing</title>"

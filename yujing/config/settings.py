@@ -54,6 +54,16 @@ class IngestSettings(BaseModel):
     batch_max: int = Field(default=2000, gt=0)
 
 
+class RecoverySettings(BaseModel):
+    """How the embedded runtime keeps detector state across a crash (yujing/runtime/recovery.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checkpoint_s: float = Field(default=60.0, gt=0, description="full snapshot at most this often")
+    checkpoint_mb: float = Field(default=64.0, gt=0, description="...or at this much input log")
+    fsync: bool = Field(default=True, description="fsync the input log before each broker ack")
+
+
 class KafkaSettings(BaseModel):
     """The scale-out runtime (``yujing bridge``, ``yujing worker``; docs/operations.md)."""
 
@@ -118,6 +128,7 @@ class Settings(BaseSettings):
     tick_s: float = Field(default=1.0, gt=0, description="how often time-driven work runs")
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    recovery: RecoverySettings = Field(default_factory=RecoverySettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
@@ -148,9 +159,8 @@ class Settings(BaseSettings):
             fixed = fix(getattr(self, name))
             if fixed is not None:
                 update[name] = fixed
-        ingest = self.ingest.model_copy(
-            update={"dead_letter_path": fix(self.ingest.dead_letter_path) or self.ingest.dead_letter_path}
-        )
+        letters = self.ingest.dead_letter_path
+        ingest = self.ingest.model_copy(update={"dead_letter_path": fix(letters) or letters})
         update["ingest"] = ingest
         hooks = [
             h.model_copy(update={"secret_file": fix(h.secret_file) or h.secret_file})

@@ -2,9 +2,9 @@
 
 paho's network thread only enqueues raw messages; this loop drains them in batches, runs the
 :class:`~yujing.pipeline.Pipeline` (whose grader is the alerting service: it journals every
-transition and outbox row before anything is sent), writes dead letters, snapshots detector
-state when the batch accepted readings, and only then acknowledges the batch to the broker, so a
-crash before that means redelivery (docs/alerting.md, "What survives kill -9").
+transition and outbox row before anything is sent), writes dead letters, appends the batch to
+the input log (:mod:`yujing.runtime.recovery`) and only then acknowledges the batch to the
+broker, so a crash before that means redelivery (docs/alerting.md, "What survives kill -9").
 """
 
 from __future__ import annotations
@@ -42,11 +42,10 @@ from yujing.files import atomic_write_json, read_json
 from yujing.metrics import Metrics
 from yujing.pipeline import Pipeline, RawMessage, StepResult, latencies
 from yujing.runtime.alerting import build_alerting
+from yujing.runtime.recovery import InputLog
 from yujing.storage import StorageWriter
 
 log = logging.getLogger(__name__)
-
-SNAPSHOT_EVERY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +95,13 @@ class EmbeddedRuntime:
         )
         self.alerting = alerting.service
         self.api = alerting.api
-        self.pipeline = Pipeline(
-            self.parts.registry,
-            self.parts.ladders,
-            self.parts.limits,
-            settings.ingest,
-            topic_prefix=settings.mqtt.topic_prefix,
-            metrics=self.metrics,
-            grader=self.alerting,
-        )
+        self.pipeline = self._fresh_pipeline()
         self.broker: Broker | None = None
         self.source: MqttSource | None = None
         self.connected = asyncio.Event()
         self.dead_letters = DeadLetterFile(settings.ingest.dead_letter_path)
         self.snapshot_path = settings.state_dir / "pipeline-state.json"
+        self.input_log = InputLog(settings.state_dir / "input", fsync=settings.recovery.fsync)
         self.processed = 0
         self.storage: StorageWriter | None = None
         if settings.storage.enabled:  # observes every StepResult, never awaited (docs/storage.md)
@@ -117,6 +109,7 @@ class EmbeddedRuntime:
                 settings.storage, self.metrics, registry=self.parts.registry,
                 ladders=self.parts.ladders, clock=self.clock.now,
             )  # fmt: skip
+            self.alerting.observers.append(self.storage.submit_notices)  # acks and silences too
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
@@ -131,7 +124,7 @@ class EmbeddedRuntime:
                 "no broker answered; started one",
                 extra={"broker": self.broker.kind, "url": self.broker.url},
             )
-        self._restore()
+        self._recover()
         if self.storage is not None:
             self.storage.start()
         metrics_server = None
@@ -148,7 +141,8 @@ class EmbeddedRuntime:
             await self._loop(stop)
         finally:
             self.source.stop()
-            self._save()
+            self._checkpoint()
+            self.input_log.close()
             if self.api is not None:
                 await self.api.stop()
             await self.alerting.close(drain_s=5.0)
@@ -164,7 +158,8 @@ class EmbeddedRuntime:
         loop = asyncio.get_running_loop()
         source = self.source
         batch_max = self.settings.ingest.batch_max
-        last_tick = last_snapshot = time.monotonic()
+        recovery = self.settings.recovery
+        last_tick = last_checkpoint = time.monotonic()
         while not stop.is_set():
             if self.source.connected.is_set():
                 self.connected.set()
@@ -172,11 +167,10 @@ class EmbeddedRuntime:
             if raw:
                 started = time.perf_counter()
                 batch = [RawMessage(m.topic, m.payload, m.received) for m in raw]
-                result = self.pipeline.process(batch, self.clock.now())
+                now = self.clock.now()
+                result = self.pipeline.process(batch, now)
                 self._emit(result)
-                if result.findings:  # detector grades as new as the journal before the ack
-                    self._save()
-                    last_snapshot = time.monotonic()  # fresh: no periodic save on top of it
+                self.input_log.append_batch(batch, now)  # replayable before the broker forgets
                 self.source.ack(raw)
                 self.processed += len(raw)
                 if self.on_batch is not None:
@@ -186,10 +180,15 @@ class EmbeddedRuntime:
             wall = time.monotonic()
             if wall - last_tick >= self.settings.tick_s:
                 last_tick = wall
-                self._emit(self.pipeline.tick(self.clock.now()))
-            if wall - last_snapshot >= SNAPSHOT_EVERY_S:
-                last_snapshot = wall
-                self._save()
+                now = self.clock.now()
+                self._emit(self.pipeline.tick(now))
+                self.input_log.append_tick(now)
+            if (
+                wall - last_checkpoint >= recovery.checkpoint_s
+                or self.input_log.bytes >= recovery.checkpoint_mb * 2**20
+            ):
+                self._checkpoint()
+                last_checkpoint = time.monotonic()
 
     def _emit(self, result: StepResult) -> None:
         for letter in result.rejected:
@@ -204,27 +203,70 @@ class EmbeddedRuntime:
         if self.storage is not None:
             self.storage.submit(result)  # returns at once; a slow database never delays this
 
-    def _restore(self) -> None:
+    def _recover(self) -> None:
+        """Restore the last checkpoint, feed the detectors the input logged since, and start a
+        fresh checkpoint so the next crash replays little."""
+        since = self._restore()
+        if since is None:  # state of other code or configs: neither it nor its log applies
+            self.input_log.drop_before(self.input_log.segment)
+        else:
+            began, fed = time.perf_counter(), 0
+            for entry in self.input_log.entries(since):
+                self.pipeline.recover(entry.messages, entry.now)
+                fed += len(entry.messages or ())
+            if fed:
+                log.info(
+                    "detectors recovered from the input log",
+                    extra={"messages": fed, "seconds": round(time.perf_counter() - began, 3)},
+                )
+        self._checkpoint()
+
+    def _fresh_pipeline(self) -> Pipeline:
+        return Pipeline(
+            self.parts.registry,
+            self.parts.ladders,
+            self.parts.limits,
+            self.settings.ingest,
+            topic_prefix=self.settings.mqtt.topic_prefix,
+            metrics=self.metrics,
+            grader=self.alerting,
+        )
+
+    def _restore(self) -> int | None:
+        """The input log segment the checkpoint covers up to (0: no checkpoint, replay all);
+        None when there is state but it cannot be used."""
         state: Any = read_json(self.snapshot_path)
         if state is None:
-            return
+            return 0
         fingerprint = state.get("fingerprint") if isinstance(state, dict) else None
         if fingerprint != self._fingerprint:
             # detector state from other code or other configs cannot be trusted
-            log.warning("state snapshot from another code or config version; starting fresh",
-                        extra={"path": str(self.snapshot_path)})
-            return
+            log.warning(
+                "state snapshot from another code or config version; starting fresh",
+                extra={"path": str(self.snapshot_path)},
+            )
+            return None
         try:
             self.pipeline.restore(state["pipeline"])
             log.info("state restored", extra={"path": str(self.snapshot_path)})
+            return int(state.get("segment", 0))
         except (KeyError, TypeError, ValueError) as exc:
             log.error("state snapshot unusable; starting fresh", extra={"error": str(exc)})
+            self.pipeline = self._fresh_pipeline()
+            return None
 
-    def _save(self) -> None:
+    def _checkpoint(self) -> None:
+        """Full snapshot, then drop the log it covers: the new segment starts after it."""
+        segment = self.input_log.rotate()
         atomic_write_json(
             self.snapshot_path,
-            {"fingerprint": self._fingerprint, "pipeline": self.pipeline.snapshot()},
+            {
+                "fingerprint": self._fingerprint,
+                "segment": segment,
+                "pipeline": self.pipeline.snapshot(),
+            },
         )
+        self.input_log.drop_before(segment)
 
     @functools.cached_property
     def _fingerprint(self) -> str:

@@ -16,6 +16,7 @@ from yujing.storage.schema import (
     station_line,
     threshold_lines,
 )
+from yujing.storage.suspects import SuspectMarks
 from yujing.storage.writer import StorageWriter
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "StationBoard",
     "StationState",
     "StorageWriter",
+    "SuspectMarks",
     "finding_line",
     "notice_line",
     "reading_line",

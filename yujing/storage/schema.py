@@ -77,11 +77,12 @@ def _line(measurement: str, tags: str, fields: Sequence[str], ts_ms: int) -> str
     return f"{measurement}{tags} {','.join(fields)} {ts_ms}"
 
 
-def reading_line(reading: Reading) -> str | None:
+def reading_line(reading: Reading, suspect: str | None = None) -> str | None:
     """``reading``: one sensor message. Tags ``station``, ``kind``, ``district`` (``quality``
-    when the sensor flagged it, ``channel`` for seismic packets); fields: every value (float),
-    ``seq``, ``lag_s`` (arrival − event time) and for a waveform ``peak_ms2`` (largest
-    absolute sample), ``sr_hz``, ``samples``."""
+    when the sensor flagged it, ``suspect`` with the quality gate's reasons while the station is
+    judged suspect, ``channel`` for seismic packets); fields: every value (float), ``seq``,
+    ``lag_s`` (arrival − event time) and for a waveform ``peak_ms2`` (largest absolute sample),
+    ``sr_hz``, ``samples``."""
     fields: list[str] = []
     for name, value in reading.values.items():
         number = _float(value)
@@ -108,6 +109,7 @@ def reading_line(reading: Reading) -> str | None:
             ("kind", reading.kind.value),
             ("district", reading.district),
             ("quality", reading.quality),
+            ("suspect", suspect),
             ("channel", channel),
         )
     )
@@ -168,12 +170,13 @@ def finding_line(finding: Finding, position: tuple[float, float] | None = None) 
     return _line("derived", tags, fields, _ms(finding.ts))
 
 
-def notice_line(notice: Notice, ack_s: float | None = None) -> str:
+def notice_line(notice: Notice, ack_s: float | None = None, officer: str = "") -> str:
     """``alert``: one alert transition. Tags ``area``, ``hazard``, ``rule``, ``district``,
     ``grade``, ``previous_grade``, ``state``, ``reason``, ``drill``; fields ``key``, ``version``,
     ``grade_rank``, ``active`` (1 unless resolved), ``status`` (the state again, as a field, so
-    ``last()`` can return it), ``value``, ``threshold``, ``quantity``, ``message``, ``stations``
-    and ``ack_s`` (page → acknowledgement) on acknowledgements."""
+    ``last()`` can return it), ``value``, ``threshold``, ``quantity``, ``message``, ``stations``,
+    ``ack_s`` (page → acknowledgement) on acknowledgements and ``officer`` (who acknowledged, or
+    whose silence made the transition) on transitions an officer's command made."""
     key = notice.key
     active = notice.state is not AlertState.RESOLVED and notice.grade is not Grade.NONE
     fields = [
@@ -186,6 +189,8 @@ def notice_line(notice: Notice, ack_s: float | None = None) -> str:
         f"quantity={_string(notice.quantity)}",
         f"stations={_string(' '.join(notice.stations))}",
     ]
+    if officer:
+        fields.append(f"officer={_string(officer)}")
     for name, number in (
         ("value", notice.value),
         ("threshold", notice.threshold),

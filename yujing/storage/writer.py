@@ -13,7 +13,8 @@ Delivery is at least once: a batch whose answer was lost is written again, which
 VictoriaMetrics with deduplication) absorbs, since a point is identified by its series and time.
 
 Every ``storage.station_every_s`` the writer also writes each station's position, grade and
-completeness (``station``) and its ladder lines (``threshold``) for the boards.
+completeness (``station``) and its ladder lines (``threshold``) for the boards. Readings of
+quantities the quality gate distrusts carry a ``suspect`` tag (:mod:`yujing.storage.suspects`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from influxdb_client.rest import ApiException
 from yujing.config.ladders import LadderBook
 from yujing.config.stations import Registry
 from yujing.config.storage import StorageSettings
-from yujing.contracts import Finding, Notice, Reading
+from yujing.contracts import Finding, Notice, NoticeReason, Reading
 from yujing.metrics import Metrics
 from yujing.pipeline import StepResult
 from yujing.storage.board import StationBoard
@@ -47,6 +48,7 @@ from yujing.storage.schema import (
     station_line,
     threshold_lines,
 )
+from yujing.storage.suspects import SuspectMarks
 
 __all__ = ["StorageWriter"]
 
@@ -87,6 +89,7 @@ class StorageWriter:
         self.ladders = ladders
         self._clock = clock
         self.board = StationBoard(registry)
+        self.suspects = SuspectMarks()
         self.queue = PointQueue(settings.queue_max_points, wake_at=settings.batch_size)
         self._intervals = {s.id: s.interval_s for s in registry} if registry is not None else {}
         self._positions = {s.id: (s.lat, s.lon) for s in registry} if registry is not None else {}
@@ -115,26 +118,44 @@ class StorageWriter:
 
     def submit(self, result: StepResult) -> None:
         """Queue what one batch or tick produced. Returns at once, whatever the database does."""
+        self.suspects.observe(result.findings)  # first: this batch's readings get its verdicts
         if result.readings:
             self.board.observe_readings(result.readings)
-            plain = tuple(r for r in result.readings if r.waveform is None)
-            if plain:
-                self._put(Chunk("reading", plain, _reading))
-            if len(plain) < len(result.readings):  # a waveform is large: keep only its line
-                lines = [reading_line(r) for r in result.readings if r.waveform is not None]
-                self._put(Chunk("reading", [x for x in lines if x is not None], _same))
+            lazy: list[Reading] = []
+            lines: list[str] = []  # encoded now: waveforms (large) and suspect readings (rare)
+            for reading in result.readings:
+                suspect = self.suspects.of(reading) if self.suspects else None
+                if reading.waveform is None and suspect is None:
+                    lazy.append(reading)
+                elif (line := reading_line(reading, suspect)) is not None:
+                    lines.append(line)
+            if lazy:
+                self._put(Chunk("reading", lazy, _reading))
+            if lines:
+                self._put(Chunk("reading", lines, _same))
         if result.findings:
             self._put(Chunk("derived", tuple(result.findings), self._finding))
         if result.notices:
             self.submit_notices(result.notices)
 
-    def submit_notices(self, notices: Sequence[Notice]) -> None:
-        """Queue alert transitions that did not come in a StepResult (acknowledgements)."""
+    def observe_findings(self, findings: Sequence[Finding]) -> None:
+        """Follow sensor findings for the ``suspect`` tag without writing them (a runtime whose
+        findings are written elsewhere: the Faust detect agent)."""
+        self.suspects.observe(findings)
+
+    def submit_notices(
+        self, notices: Sequence[Notice], *, officer: str = "", ack_s: float | None = None
+    ) -> None:
+        """Queue alert transitions that did not come in a StepResult: an officer's command
+        (acknowledgement, silence) with the ``officer`` and, for an acknowledgement, the time
+        since the page as the alerting stage measured it (``ack_s``; else the board's)."""
         lines: list[str] = []
         touched: set[str] = set()
         for notice in notices:
-            ack_s, stations = self.board.observe_notice(notice)
-            lines.append(notice_line(notice, ack_s))
+            seen_s, stations = self.board.observe_notice(notice)
+            if notice.reason is NoticeReason.ACKNOWLEDGED and ack_s is not None:
+                seen_s = ack_s
+            lines.append(notice_line(notice, seen_s, officer))
             touched.update(stations)
         self._put(Chunk("alert", lines, _same), priority=True)
         if touched and self.registry is not None:

@@ -12,7 +12,7 @@ import pytest
 from tests.unit.detectors.helpers import BOOK
 from yujing.config.chains import load_chains
 from yujing.config.ladders import load_ladder_file
-from yujing.contracts import ConfigError, Hazard
+from yujing.contracts import ConfigError, Grade, Hazard
 
 CITED = re.compile(r"(?i:project default)|GB|CMA|QX/T|Ministry|NIOSH|Withers|Vovk|ObsPy|Trnkoczy")
 
@@ -27,6 +27,29 @@ def test_every_rule_and_chain_cites_its_source() -> None:
     }
     for chain in BOOK.chains:
         assert CITED.search(chain.source), chain.rule
+
+
+def test_every_rule_that_can_page_orange_or_red_says_whether_neighbours_must_agree() -> None:
+    for (hazard, rule), spec in BOOK.rules.items():
+        if spec.kind is None or max(r.grade.rank for r in spec.ladder.rungs) < Grade.ORANGE.rank:
+            continue  # an area rule (the seismic network), or never gated
+        assert spec.params.get("agree_k") in (1, 2), (hazard, rule)
+        assert "agree" in spec.ladder.source, (hazard, rule)  # and the source says why
+    agree = {key: spec.params.get("agree_k") for key, spec in BOOK.rules.items()}
+    # neighbours sample the same field: rain gauges, strong-motion stations
+    for key in ((Hazard.RAINSTORM, "rainstorm"), (Hazard.RAINSTORM, "short_heavy_rain"),
+                (Hazard.EARTHQUAKE, "intensity")):  # fmt: skip
+        assert agree[key] == 2, key
+    # local by nature: a point-source leak, a gauge against its own levels, a tank's set points
+    for key in ((Hazard.TOXIC_GAS, "nh3"), (Hazard.TOXIC_GAS, "cl2"), (Hazard.TOXIC_GAS, "h2s"),
+                (Hazard.GAS_LEAK, "ch4"), (Hazard.FLOOD, "level"), (Hazard.FLOOD, "level_rise"),
+                (Hazard.PONDING, "depth"), (Hazard.TANK, "tank_pressure"),
+                (Hazard.TANK, "tank_temperature"), (Hazard.TANK, "runaway")):  # fmt: skip
+        assert agree[key] == 1, key
+    for hazard in (Hazard.TOXIC_GAS, Hazard.GAS_LEAK):  # so one spike cannot page alone
+        for (h, rule), spec in BOOK.rules.items():
+            if h is hazard and spec.ladder.quantity.endswith(("_ppm", "_pct_lel")):
+                assert (spec.params["persist_n"], spec.params["persist_m"]) == (2, 3), rule
 
 
 def test_the_issue_s_ladders_are_there() -> None:

@@ -101,5 +101,6 @@ def test_a_rule_that_never_had_data_stays_unknown_through_silence() -> None:
     plant = LadderDetector(spec, rules(spec))
     assert plant.advance(0.0) == []
     plant.update(reading(spec, 0.0, 1, nh3_ppm=1.0))
-    lost = plant.advance(100.0)
+    plant.update(reading(spec, 10.0, 2, nh3_ppm=1.0))  # 2 of 3 readings grade NH3
+    lost = plant.advance(110.0)
     assert [f.rule for f in lost] == ["nh3"]  # cl2, h2s and the tank rules were never graded

@@ -38,34 +38,84 @@ def finding(station: str, hazard: Hazard, rule: str, grade: Grade, ts: float,
 
 def test_one_sensor_alone_cannot_page_red_and_a_neighbour_confirms_later() -> None:
     gate = NeighbourAgreement(
-        Registry.from_specs([spec("A", Kind.CHEM, "B", "C"), spec("B", Kind.CHEM, "A", "C"),
-                             spec("C", Kind.CHEM, "A", "B")]), {})  # fmt: skip
-    out = gate.observe(finding("A", Hazard.TOXIC_GAS, "nh3", Grade.RED, 10.0))
+        Registry.from_specs([spec("A", Kind.RAIN, "B", "C"), spec("B", Kind.RAIN, "A", "C"),
+                             spec("C", Kind.RAIN, "A", "B")]), {})  # fmt: skip
+    for other in ("B", "C"):  # both neighbours see the rain field and see nothing
+        gate.observe(finding(other, Hazard.RAINSTORM, "rainstorm", Grade.NONE, 5.0))
+    out = gate.observe(finding("A", Hazard.RAINSTORM, "rainstorm", Grade.RED, 10.0))
     assert [(f.area, f.grade) for f in out] == [("A", Grade.YELLOW)]
     assert out[0].evidence["raw_grade"] == "red" and out[0].message.startswith("unconfirmed")
-    assert out[0].evidence["agreement"] == {"k": 2, "n": 3, "agreeing": [], "confirmed": False,
-                                            "trusted": True}  # fmt: skip
-    assert gate.observe(finding("B", Hazard.TOXIC_GAS, "cl2", Grade.BLUE, 11.0))[1:] == []
-    confirmed = gate.observe(finding("C", Hazard.TOXIC_GAS, "nh3", Grade.BLUE, 12.0))
+    assert out[0].evidence["agreement"] == {"k": 2, "n": 3, "agreeing": [], "blind": [],
+                                            "confirmed": False, "trusted": True}  # fmt: skip
+    other_rule = finding("B", Hazard.RAINSTORM, "short_heavy_rain", Grade.BLUE, 11.0)
+    assert gate.observe(other_rule)[1:] == []  # another rule confirms nothing
+    confirmed = gate.observe(finding("C", Hazard.RAINSTORM, "rainstorm", Grade.BLUE, 12.0))
     assert [(f.area, f.grade, f.ts) for f in confirmed] == [
         ("C", Grade.BLUE, 12.0),
         ("A", Grade.RED, 12.0),
     ]
-    back = gate.observe(finding("C", Hazard.TOXIC_GAS, "nh3", Grade.NONE, 20.0))
+    back = gate.observe(finding("C", Hazard.RAINSTORM, "rainstorm", Grade.NONE, 20.0))
     assert [(f.area, f.grade) for f in back] == [("C", Grade.NONE), ("A", Grade.YELLOW)]
 
 
 def test_a_drifting_neighbour_supports_nobody_and_lone_stations_pass() -> None:
     gate = NeighbourAgreement(
-        Registry.from_specs([spec("A", Kind.GAS, "B"), spec("B", Kind.GAS, "A"),
-                             spec("L", Kind.GAS)]), {})  # fmt: skip
+        Registry.from_specs([spec("A", Kind.GAS, "B", "C"), spec("B", Kind.GAS, "A"),
+                             spec("C", Kind.GAS, "A"), spec("L", Kind.GAS)]), {})  # fmt: skip
     gate.observe(finding("B", Hazard.GAS_LEAK, "ch4", Grade.BLUE, 1.0))
+    gate.observe(finding("C", Hazard.GAS_LEAK, "ch4", Grade.NONE, 1.0))
     drift = finding("B", Hazard.SENSOR, "drift", Grade.BLUE, 2.0)
     assert gate.observe(drift) == [drift]
     out = gate.observe(finding("A", Hazard.GAS_LEAK, "ch4", Grade.ORANGE, 3.0))
-    assert [f.grade for f in out] == [Grade.YELLOW]
+    assert [f.grade for f in out] == [Grade.YELLOW]  # B's blue does not count, C sees none
+    assert out[0].evidence["agreement"]["blind"] == ["B"]
     lone = finding("L", Hazard.GAS_LEAK, "ch4", Grade.RED, 3.0)
     assert gate.observe(lone) == [lone]
+
+
+def test_neighbours_that_cannot_see_do_not_count_against_a_sensor() -> None:
+    gate = NeighbourAgreement(
+        Registry.from_specs([spec("A", Kind.RAIN, "B", "C"), spec("B", Kind.RAIN, "A"),
+                             spec("C", Kind.RAIN, "A")]), {})  # fmt: skip
+    gate.observe(finding("B", Hazard.RAINSTORM, "rainstorm", Grade.UNKNOWN, 1.0))  # silent
+    gate.observe(finding("C", Hazard.RAINSTORM, "rainstorm", Grade.NONE, 1.0))
+    held = gate.observe(finding("A", Hazard.RAINSTORM, "rainstorm", Grade.ORANGE, 2.0))
+    assert [f.grade for f in held] == [Grade.YELLOW]
+    # C goes blind as well: nobody left who could contradict A, so A is judged on its own
+    out = gate.observe(finding("C", Hazard.RAINSTORM, "rainstorm", Grade.UNKNOWN, 3.0))
+    assert [(f.area, f.grade) for f in out] == [("C", Grade.UNKNOWN), ("A", Grade.ORANGE)]
+    assert out[1].evidence["agreement"]["blind"] == ["B", "C"]
+    assert out[1].evidence["agreement"]["k"] == 1
+
+
+def test_a_neighbour_without_neighbours_of_its_own_still_confirms() -> None:
+    # the middle river gauge lists the upper one, which lists nobody (as in beijing-0720)
+    gate = NeighbourAgreement(
+        Registry.from_specs([spec("UP", Kind.WATER_LEVEL), spec("MID", Kind.WATER_LEVEL, "UP")]),
+        {},
+    )
+    gate.observe(finding("MID", Hazard.FLOOD, "level", Grade.YELLOW, 1.0))
+    upper = finding("UP", Hazard.FLOOD, "level", Grade.BLUE, 2.0)
+    assert gate.observe(upper) == [upper]
+    out = gate.observe(finding("MID", Hazard.FLOOD, "level", Grade.ORANGE, 3.0))
+    assert [f.grade for f in out] == [Grade.ORANGE]
+    assert out[0].evidence["agreement"]["agreeing"] == ["UP"]
+
+
+def test_with_k_1_a_lone_sensor_pages_but_an_untrusted_one_never_does() -> None:
+    gate = NeighbourAgreement(
+        Registry.from_specs([spec("A", Kind.CHEM, "B"), spec("B", Kind.CHEM, "A")]),
+        {"toxic_gas/nh3": 1},
+    )
+    gate.observe(finding("B", Hazard.TOXIC_GAS, "nh3", Grade.NONE, 1.0))
+    out = gate.observe(finding("A", Hazard.TOXIC_GAS, "nh3", Grade.ORANGE, 2.0))
+    assert [f.grade for f in out] == [Grade.ORANGE]
+    assert out[0].evidence["agreement"]["agreeing"] == []  # the officer sees it is alone
+    drift = finding("A", Hazard.SENSOR, "drift", Grade.BLUE, 3.0)
+    out = gate.observe(drift)
+    assert [(f.hazard, f.grade) for f in out] == [(Hazard.SENSOR, Grade.BLUE),
+                                                  (Hazard.TOXIC_GAS, Grade.YELLOW)]  # fmt: skip
+    assert out[1].message.startswith("unconfirmed: sensor not trusted")
 
 
 # -- area rainfall -------------------------------------------------------------------------------

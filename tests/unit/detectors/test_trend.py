@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 
 from detectors import LadderDetector
+from detectors.factory import build_detectors
 from detectors.trend import RateWindow, derivation, nth_largest
-from tests.unit.detectors.helpers import feed, reading, rules, station
+from simulators import DEMO_REGISTRY, DEMO_SCENARIO, SensorSimulator, load_scenario
+from tests.unit.detectors.helpers import BOOK, feed, reading, rules, station
+from yujing.config import load_registry
 from yujing.contracts import Finding, Grade, Kind
 
 # warning 10.0 m, guaranteed 11.5 m, record 12.3 m (helpers.RIVER_PARAMS)
@@ -98,3 +101,23 @@ def test_runaway_needs_the_pressure_to_follow() -> None:
 
     assert [g for _, g, _ in run(pressure_per_min=4.0)][:2] == ["orange"]  # 1.5 °C/min, follows
     assert {g for _, g, _ in run(pressure_per_min=0.0)} == {"none"}  # a heater, not a reaction
+
+
+def test_the_demo_tanks_runaway_fires_before_the_high_pressure_set_point() -> None:
+    registry = load_registry(DEMO_REGISTRY)
+    tank = registry.get("CY-CH-004")  # the overheating ammonia receiver of configs/scenarios/demo
+    assert tank is not None and tank.rules is not None and "runaway" in tank.rules
+    start = 1_784_613_600.0
+    simulator = SensorSimulator(registry, load_scenario(DEMO_SCENARIO), 7, start)
+    detectors = build_detectors(tank, BOOK.for_station(tank))
+    found: list[Finding] = []
+    for r in simulator.readings(start - 600.0, start + 900.0, stations=["CY-CH-004"]):
+        for detector in detectors:
+            found += detector.update(r)
+    first = {
+        rule: min((f.ts for f in found if f.rule == rule and f.grade is Grade.ORANGE), default=None)
+        for rule in ("runaway", "tank_pressure", "tank_temperature")
+    }
+    assert first["runaway"] is not None and first["tank_pressure"] is not None
+    assert first["runaway"] - start < 300.0  # heating at ~1.5 °C/min with the pressure following
+    assert first["runaway"] < first["tank_pressure"] - 300.0  # minutes before the set point

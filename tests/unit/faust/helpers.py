@@ -70,12 +70,18 @@ def settings_for(tmp_path: Path, partitions: int = PARTITIONS, **extra: Any) -> 
     return Settings(**{**values, **extra})
 
 
+SOME_SEISMIC = ("HD-SM-004", "HD-SM-007", "HD-SM-008")
+
+
 def demo_schedule(
-    t0_s: float = 100.0, t1_s: float = 420.0, tick_every_s: float = 5.0
+    t0_s: float = 100.0,
+    t1_s: float = 420.0,
+    tick_every_s: float = 5.0,
+    seismic: tuple[str, ...] | None = SOME_SEISMIC,
 ) -> list[Item]:
     """The demo district from scenario second ``t0_s`` to ``t1_s``: every non-seismic message,
-    the seismic packets of three stations over the quake, ticks, and a handful of bad messages
-    (each refusal reason the two runtimes must agree on)."""
+    the seismic packets of three stations (``seismic``; None: all) over the quake, ticks, and a
+    handful of bad messages (each refusal reason the two runtimes must agree on)."""
     simulator = SensorSimulator(load_registry(DEMO_REGISTRY), demo_scenario(), seed=7, start=START)
     plain = simulator.deliveries(
         START + t0_s,
@@ -85,7 +91,7 @@ def demo_schedule(
     quake = [
         m
         for m in simulator.deliveries(START + 296.0, START + 312.0, kinds=[Kind.SEISMIC])
-        if m.station in ("HD-SM-004", "HD-SM-007", "HD-SM-008")
+        if seismic is None or m.station in seismic
     ]
     messages = sorted([*plain, *quake], key=lambda m: m.arrival)
     items = [Item(m.arrival, m.topic, m.payload) for m in messages]
@@ -129,6 +135,7 @@ class Outcome:
     notices: list[Counter[str]] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     deliveries: Counter[str] = field(default_factory=Counter)  # idempotency key, channel, notice
+    routed: dict[str, set[int]] = field(default_factory=dict)  # district → findings partitions
 
     def add_steps(self, steps: Sequence[Any]) -> None:
         """One item's worth of agent results (station, network and alert steps)."""
@@ -221,11 +228,12 @@ async def run_faust(
             out.deliveries[delivery_key(decode_delivery(record.value)[0])] += 1
         # what went to Kafka is what the steps said
         topic = run.app.findings.get_topic_name()
-        sent = [
-            decode_findings(r.value)
-            for r in run.log.confirmed(topic)
-            if record_type(r.header_map) is RecordType.FINDINGS
+        records = [
+            r for r in run.log.confirmed(topic) if record_type(r.header_map) is RecordType.FINDINGS
         ]
+        sent = [decode_findings(r.value) for r in records]
+        for batch, record in zip(sent, records, strict=True):
+            out.routed.setdefault(batch.district, set()).add(int(record.partition or 0))
         assert sum(len(b.findings) for b in sent) == out.finding_count
     return out
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from alerting import Silence
 from tests.unit.faust.helpers import parts_for, settings_for
 from yujing.contracts import Finding, Grade, Hazard, NoticeReason
 from yujing.metrics import Metrics
@@ -17,11 +18,15 @@ from yujing.runtime.faust.alerts import AlertStage
 from yujing.runtime.faust.app import alerting_config
 from yujing.runtime.faust.network import NetworkStage
 from yujing.runtime.faust.records import (
+    Command,
     FindingBatch,
+    Op,
     TickPart,
+    decode_command,
     decode_findings,
     decode_station,
     decode_tick_part,
+    encode_command,
     encode_findings,
     encode_station,
     encode_tick_part,
@@ -79,6 +84,33 @@ def test_records_round_trip(parts: tuple) -> None:  # type: ignore[type-arg]
     assert decode_findings(encode_findings(batch)[0]) == batch
     part = TickPart(2, T0, (("S", (finding,)),))
     assert decode_tick_part(encode_tick_part(part)[0]) == part
+    silence = Silence("s1", T0, T0 + 60, "li.wei", station="S", hazard=Hazard.FLOOD)
+    for command in (
+        Command("c1", Op.ACK, "li.wei", T0, key="d1/flood/group", is_drill=True),
+        Command("c2", Op.FEEDBACK, "li.wei", T0, key="S/flood/level", status="on_site", text="x"),
+        Command("c3", Op.SILENCE, "li.wei", T0, silence=silence),
+        Command("c4", Op.EXPIRE, "li.wei", T0, silence_id="s1"),
+    ):
+        assert decode_command(encode_command(command)[0]) == command
+
+
+def test_an_acknowledgement_applies_once_and_only_in_the_book_that_has_the_alert(
+    parts: tuple,  # type: ignore[type-arg]
+) -> None:
+    settings, runtime = parts
+    stage, table = AlertStage(alerting_config(settings, runtime, Metrics())), DictTable()
+    red = Finding(GAS, "chaoyang", Hazard.GAS_LEAK, "ch4", Grade.RED, T0, 60.0, 50.0,
+                  station=GAS)  # fmt: skip
+    home = partition_for("chaoyang", 4)
+    fired = stage.findings(table, home, 0, FindingBatch("chaoyang", "network", 1, T0, (red,)))
+    assert NoticeReason.FIRED in [n.reason for n in fired.step.notices]
+    ack = Command("c1", Op.ACK, "li.wei", T0 + 30, key=f"{GAS}/gas_leak/ch4")
+    done = stage.command(table, home, 1, ack)
+    assert done.answer is not None and done.answer.status == "acknowledged"
+    assert [n.reason for n in done.step.notices] == [NoticeReason.ACKNOWLEDGED]
+    assert stage.command(table, home, 1, ack).replayed  # the same record again: skipped
+    elsewhere = stage.command(table, (home + 1) % 4, 0, ack)
+    assert elsewhere.answer is not None and elsewhere.answer.status == "not_active"
 
 
 def test_a_replay_is_skipped_by_offset_and_a_resent_reading_is_a_duplicate(

@@ -93,7 +93,7 @@ def test_every_station_resolves_its_ladders(registry: Registry, ladders: LadderB
             assert enters[1] == spec.params["warning_level_m"]
         if spec.kind is Kind.CHEM:
             expected = (
-                {"tank_pressure", "tank_temperature"}
+                {"tank_pressure", "tank_temperature", "runaway"}
                 if "pressure_high_kpa" in spec.params
                 else {str(spec.params["substance"])}
             )

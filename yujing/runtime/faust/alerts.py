@@ -15,6 +15,10 @@ The table holds, per partition ``p``:
 - ``"{p}/{part}/{id}"``: ``{"part", "id", "data"}`` for each state row of the pipeline — the
   rows the embedded runtime journals in SQLite; a deleted row is deleted from the table.
 
+Officers' commands (acknowledge, feedback, silences; :class:`~.records.Command`) arrive on the
+same topic, in order with the findings, and are applied to the partition's book like the embedded
+runtime's service applies them; the step says what the book answered, for the API that asked.
+
 Rows changed since the last checkpoint are kept and written at :meth:`AlertStage.checkpoint`
 (:mod:`.state`): the step's deliveries are in Kafka by then, so a crash replays records whose
 deliveries go out again with the same ``(alert key, version, officer, channel)``, the embedded
@@ -30,8 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerting import AlertPipeline, PipelineConfig, Step
-from yujing.contracts import Alert
-from yujing.runtime.faust.records import FindingBatch
+from yujing.api.desk import Answer
+from yujing.contracts import Alert, AlertKey
+from yujing.runtime.faust.records import Command, FindingBatch, Op
 from yujing.runtime.faust.state import StateTable
 
 __all__ = ["META_FORMAT", "AlertStage", "AlertStep"]
@@ -53,12 +58,15 @@ class _Partition:
 
 @dataclass(slots=True)
 class AlertStep:
-    """What one record produced: the pipeline's step and the time it ran at."""
+    """What one record produced: the pipeline's step and the time it ran at; for a command, the
+    command and the book's answer."""
 
     partition: int
     now: float
     step: Step = field(default_factory=Step)
     replayed: bool = False  # the state already holds this record, or its batch: skipped
+    command: Command | None = None
+    answer: Answer | None = None
 
 
 class AlertStage:
@@ -105,6 +113,43 @@ class AlertStage:
         self._collect(part)
         return out
 
+    def command(
+        self, table: StateTable, partition: int, offset: int, command: Command
+    ) -> AlertStep:
+        """Apply an officer's command to the partition's book (at the command's time, which
+        never takes the partition's time back)."""
+        part = self._part(table, partition)
+        now = command.now if part.now is None else max(part.now, command.now)
+        out = AlertStep(partition, now, command=command)
+        if offset <= part.offset:
+            out.replayed = True
+            return out
+        part.offset, part.now, part.dirty = offset, now, True
+        pipeline, officer = part.pipeline, command.officer
+        if command.op is Op.ACK:
+            key = AlertKey.parse(command.key)
+            result = pipeline.acknowledge(key, command.is_drill, officer, now)
+            out.step, out.answer = result.step, Answer(result.status, result.version)
+        elif command.op is Op.FEEDBACK:
+            key = AlertKey.parse(command.key)
+            out.step = pipeline.feedback(
+                key, command.is_drill, officer, command.status, command.text, now
+            )
+            out.answer = Answer("recorded")
+        elif command.op is Op.SILENCE:
+            if command.silence is None:
+                raise ValueError("a silence command without its silence")
+            out.step, out.answer = pipeline.add_silence(command.silence, now), Answer("added")
+        else:
+            step = pipeline.expire_silence(command.silence_id, officer, now)
+            if step is None:
+                out.answer = Answer("unknown")
+            else:
+                ended = pipeline.silences.get(command.silence_id)
+                out.step, out.answer = step, Answer("expired", silence=ended)
+        self._collect(part)
+        return out
+
     def checkpoint(self, table: StateTable, owns: Callable[[int], bool] = lambda p: True) -> int:
         """Write every partition's changed rows and meta; returns how many partitions. A
         partition that moved away meanwhile (``owns`` says no) is dropped, never written."""
@@ -148,6 +193,10 @@ class AlertStage:
     def alerts(self) -> list[Alert]:
         """Active alerts of the partitions this process holds."""
         return [alert for part in self._parts.values() for alert in part.pipeline.book.alerts()]
+
+    def held(self) -> dict[int, AlertPipeline]:
+        """The live alert books of this process, by partition (for the API's reads)."""
+        return {partition: part.pipeline for partition, part in sorted(self._parts.items())}
 
     # ---- state ------------------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ Agents (STYLE §4: one loop each, one job each, ``concurrency=1`` because they w
 ``network``  network (1 partition) → :class:`~.network.NetworkStage` (the second tier) →
              findings topic; table ``network`` (one key).
 ``alert``    findings (N partitions) → :class:`~.alerts.AlertStage` → notices topic; table
-             ``alerting`` (the rows of each partition's alert book), co-partitioned.
+             ``alerting`` (the rows of each partition's alert book), co-partitioned. Officers'
+             commands from the HTTP API (:mod:`.desk`, when ``api.port`` is set) arrive here
+             too, keyed by district.
 ``notify``   notices → :class:`~.notify.NotifyStage` (dispatcher, notifiers); its own app and
              consumer group; a record is acknowledged at its delivery's final outcome.
 
@@ -42,15 +44,19 @@ from typing import Any, cast
 from mode import CrashingSupervisor
 
 from alerting import PipelineConfig
-from alerting.model import EventKind
+from alerting.model import EventKind, Step
+from alerting.service import ack_seconds
+from yujing.api.server import ApiServer
 from yujing.clock import Clock, WallClock
 from yujing.config import Settings
+from yujing.config.roster import load_tokens
 from yujing.contracts import NoticeReason
 from yujing.metrics import Metrics
 from yujing.pipeline import StepResult, latencies
 from yujing.runtime.alerting import build_alerting
 from yujing.runtime.embedded import RuntimeParts, load_parts
 from yujing.runtime.faust.alerts import AlertStage, AlertStep
+from yujing.runtime.faust.desk import KafkaDesk
 from yujing.runtime.faust.network import NetworkStage, NetworkStep
 from yujing.runtime.faust.plumbing import (
     Agents,
@@ -62,6 +68,7 @@ from yujing.runtime.faust.plumbing import (
 )
 from yujing.runtime.faust.records import (
     RecordType,
+    decode_command,
     decode_findings,
     decode_station,
     decode_tick,
@@ -84,6 +91,8 @@ from yujing.storage import StorageWriter
 __all__ = ["StreamApp", "alerting_config"]
 
 log = logging.getLogger(__name__)
+
+_COMMANDS = (EventKind.ACK, EventKind.FEEDBACK, EventKind.SILENCE_ADDED, EventKind.SILENCE_EXPIRED)
 
 
 def alerting_config(settings: Settings, parts: RuntimeParts, metrics: Metrics) -> PipelineConfig:
@@ -144,7 +153,25 @@ class StreamApp(Agents):
         self.tier2 = NetworkStage(
             self.parts.registry, self.parts.ladders, partitions=n, writer=writer
         )
-        self.alerts = AlertStage(alerting_config(settings, self.parts, metrics), writer=writer)
+        config = alerting_config(settings, self.parts, metrics)
+        self.alerts = AlertStage(config, writer=writer)
+        self.desk = KafkaDesk(
+            self.producer, self.findings.get_topic_name(), n, self.parts.registry, self.alerts
+        )
+        self.api: ApiServer | None = None
+        if settings.api.port:  # the embedded runtime's API, on the books through self.desk
+            api = settings.api
+            self.api = ApiServer(
+                self.desk,
+                host=api.host,
+                port=api.port,
+                tokens=load_tokens(api.tokens_file) if api.tokens_file is not None else {},
+                clock=self.clock.now,
+                links=config.links,
+                metrics=metrics,
+            )
+            app.task(self._start_api)
+            app.on_before_shutdown.connect(cast(Any, self._stop_api))
         strategy = CrashingSupervisor
         self.detect = app.agent(self.readings, name="detect", supervisor_strategy=strategy)(
             self._detect
@@ -169,6 +196,14 @@ class StreamApp(Agents):
     async def _stop_storage(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         if self.storage is not None:
             await asyncio.to_thread(self.storage.close, 5.0)
+
+    async def _start_api(self) -> None:
+        if self.api is not None:
+            await self.api.start()
+
+    async def _stop_api(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        if self.api is not None:
+            await self.api.stop()
 
     def checkpoints(self) -> Checkpoints:
         return Checkpoints(self.settings.kafka.checkpoint_every_s, self.checkpoint_records)
@@ -308,6 +343,11 @@ class StreamApp(Agents):
                 out = self.alerts.findings(
                     self.alert_table, message.partition, message.offset, batch
                 )
+            elif kind is RecordType.COMMAND:
+                command = decode_command(event.value)
+                out = self.alerts.command(
+                    self.alert_table, message.partition, message.offset, command
+                )
             else:
                 raise ValueError(f"a {kind} record on the findings topic")
         except Exception as exc:
@@ -326,6 +366,8 @@ class StreamApp(Agents):
             )
         checkpoints.add(event, sends)
         self._observe_alerts(kind, out)
+        if out.command is not None and out.answer is not None:
+            self.desk.settle(out.command.id, out.partition, out.answer)
         return out
 
     # ---- time -------------------------------------------------------------------------------
@@ -387,8 +429,30 @@ class StreamApp(Agents):
             metrics.ingested.labels(reading.kind.value).inc()
         for letter in step.rejected:
             metrics.rejected.labels(letter.reason.value).inc()
-        if self.storage is not None and step.readings:
-            self.storage.submit(StepResult(readings=list(step.readings)))
+        if self.storage is not None:
+            self.storage.observe_findings(step.findings)  # sensor/quality: the suspect tag
+            if step.readings:
+                self.storage.submit(StepResult(readings=list(step.readings)))
+
+    def _observe_command(self, officer: str, step: Step) -> None:
+        """An officer's command: the audit line (this runtime has no journal), the
+        acknowledgement metrics, and its notices to storage with the officer."""
+        metrics, ack_s = self.metrics, ack_seconds(step)
+        for event in step.events:
+            if event.kind not in _COMMANDS or event.data.get("status") == "not_active":
+                continue  # not_active: a partition without the alert (a command sent to all)
+            log.info(
+                "officer command",
+                extra={"kind": event.kind.value, "key": event.key, "officer": event.officer,
+                       "data": event.data},
+            )  # fmt: skip
+            grade = event.data.get("paged_grade")
+            if event.kind is EventKind.ACK and ack_s is not None and grade is not None:
+                metrics.alert_ack_seconds.labels(grade).observe(ack_s)
+                if ack_s <= self.settings.alerting.reach_target_s:
+                    metrics.alert_reached.labels(grade).inc()
+        if self.storage is not None and step.notices:
+            self.storage.submit_notices(step.notices, officer=officer, ack_s=ack_s)
 
     def _observe_completeness(self) -> None:
         book = self.tier2.tier.completeness
@@ -417,7 +481,9 @@ class StreamApp(Agents):
         for event in step.events:
             if event.kind is EventKind.PAGE:
                 metrics.alert_pages.labels(event.data["grade"]).inc()
-        if self.storage is not None and step.notices:
+        if out.command is not None:
+            self._observe_command(out.command.officer, step)
+        elif self.storage is not None and step.notices:
             self.storage.submit_notices(step.notices)
         if step.notices:
             counts: dict[tuple[str, str], int] = {}

@@ -20,6 +20,10 @@ yujing-findings    district                     murmur2(key)      the findings t
                                                                   passed on for one district,
                                                                   from one record + source, n
 yujing-findings    none                         each, by leader   tick ``{"now": s}``
+yujing-findings    district (or none)           the district's    an officer's command
+                                                (or each)         (acknowledge, feedback,
+                                                                  silence, expire), from the
+                                                                  API of any worker
 yujing-notices     alert key                    murmur2(key)      delivery (notice, channel,
                                                                   officer) + now
 =================  ===========================  ================  ==============================
@@ -54,21 +58,26 @@ from alerting.codec import (
     finding_to_json,
 )
 from alerting.model import Delivery
+from alerting.silences import Silence
 from detectors._sequence import reading_from_json, reading_to_json  # the one Reading codec
 from yujing.contracts import Finding, Reading
 
 __all__ = [
     "TYPE_HEADER",
+    "Command",
+    "Op",
     "FindingBatch",
     "StationRecord",
     "TickPart",
     "Headers",
     "RecordType",
+    "decode_command",
     "decode_delivery",
     "decode_findings",
     "decode_station",
     "decode_tick",
     "decode_tick_part",
+    "encode_command",
     "encode_delivery",
     "encode_findings",
     "encode_station",
@@ -94,6 +103,7 @@ class RecordType(enum.StrEnum):
     TICK_PART = "tick-part"
     FINDINGS = "findings"
     DELIVERY = "delivery"
+    COMMAND = "command"
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -278,3 +288,66 @@ def encode_delivery(delivery: Delivery, now: float) -> tuple[bytes, Headers]:
 def decode_delivery(value: bytes) -> tuple[Delivery, float]:
     data = json.loads(value)
     return delivery_from_json(data["delivery"]), float(data["now"])
+
+
+class Op(enum.StrEnum):
+    ACK = "ack"
+    FEEDBACK = "feedback"
+    SILENCE = "silence"
+    EXPIRE = "expire"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """An officer's command for the alert books of the partitions it is sent to, made by the
+    HTTP API of any worker (:mod:`yujing.runtime.faust.desk`). ``id`` lets the worker that sent
+    it match the books' answers; ``now`` is the API's clock when it was made.
+
+    ``key``, ``is_drill``: the alert (ack, feedback); ``status``, ``text``: the feedback;
+    ``silence``: the silence to add; ``silence_id``: the one to expire.
+    """
+
+    id: str
+    op: Op
+    officer: str
+    now: float
+    key: str = ""
+    is_drill: bool = False
+    status: str = ""
+    text: str = ""
+    silence: Silence | None = None
+    silence_id: str = ""
+
+
+def encode_command(command: Command) -> tuple[bytes, Headers]:
+    data = {
+        "format": FORMAT,
+        "id": command.id,
+        "op": command.op.value,
+        "officer": command.officer,
+        "now": command.now,
+        "key": command.key,
+        "is_drill": command.is_drill,
+        "status": command.status,
+        "text": command.text,
+        "silence": None if command.silence is None else command.silence.to_json(),
+        "silence_id": command.silence_id,
+    }
+    return _dumps(data), _type_headers(RecordType.COMMAND)
+
+
+def decode_command(value: bytes) -> Command:
+    data = json.loads(value)
+    silence = data.get("silence")
+    return Command(
+        str(data["id"]),
+        Op(data["op"]),
+        str(data["officer"]),
+        float(data["now"]),
+        key=str(data.get("key", "")),
+        is_drill=bool(data.get("is_drill", False)),
+        status=str(data.get("status", "")),
+        text=str(data.get("text", "")),
+        silence=None if silence is None else Silence.from_json(silence),
+        silence_id=str(data.get("silence_id", "")),
+    )
