@@ -4,8 +4,9 @@ Builds the pipeline for the city network (:func:`bench.network.city_registry`), 
 one message per station, then profiles :meth:`yujing.pipeline.Pipeline.process` over
 ``--messages`` messages in batches of 2,000 (cProfile, sorted by cumulative time), and times one
 :meth:`~yujing.pipeline.Pipeline.snapshot` plus its JSON encoding (what the embedded runtime
-writes before acking a batch with findings, and every 10 s). For the live runtime with its
-threads, use py-spy on the benchmark instead (docs/performance.md)::
+writes as a checkpoint every minute, in a forked child), and one full garbage collection
+over the state's objects (the stall the runtime avoids with ``gc.freeze()``). For the live
+runtime with its threads, use py-spy on the benchmark instead (docs/performance.md)::
 
     .venv/bin/py-spy record -r 50 -f raw -o /tmp/prof.txt -- \\
         .venv/bin/python -m bench throughput --reps 1
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import pstats
 import time
@@ -61,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"snapshot of {args.stations} stations: built in {built:.2f} s, encoded in "
         f"{time.perf_counter() - began - built:.2f} s, {len(encoded) / 2**20:.1f} MiB"
+    )
+    del state, encoded
+    began = time.perf_counter()
+    gc.collect()
+    print(
+        f"full garbage collection over {len(gc.get_objects()):,} objects: "
+        f"{(time.perf_counter() - began) * 1000:.0f} ms (the runtime freezes them after loading)"
     )
     pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
     return 0

@@ -21,6 +21,10 @@ from yujing.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
+COMPLETENESS_EVERY_S = 10.0
+"""How often the per-station completeness gauges are refreshed: a gauge per station is work
+per station, and Prometheus scrapes every 15 s or so."""
+
 
 class Grader(Protocol):
     """The alerting stage as the pipeline sees it: findings and time in, notices out.
@@ -93,6 +97,7 @@ class Pipeline:
         }
         self.areas = build_second_tier(registry, ladders)
         self.book: Grader = grader if grader is not None else PolicyGrader()
+        self._completeness_at: float | None = None
 
     def process(self, messages: Iterable[RawMessage], now: float) -> StepResult:
         """Decode, detect and grade a batch of messages at time ``now``."""
@@ -173,7 +178,9 @@ class Pipeline:
         self._grade(out, now)
         out.notices.extend(self.book.advance(now))
         self._observe(out)
-        self._observe_completeness()
+        if self._completeness_at is None or now - self._completeness_at >= COMPLETENESS_EVERY_S:
+            self._completeness_at = now
+            self._observe_completeness()
         return out
 
     def _advance(self, now: float) -> StepResult:

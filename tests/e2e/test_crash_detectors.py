@@ -4,7 +4,8 @@ A gas level is confirmed by 2 of the last 3 readings (configs/ladders/gas.yaml).
 reading at 60 %LEL is processed and acknowledged to the broker, then the runtime is killed before
 any checkpoint (``recovery.checkpoint_s`` is an hour). The second reading, sent after the restart,
 must page red at once: the half-made confirmation came back from the input log. The first
-reading, redelivered by hand, is a duplicate: the decoder's memory came back too.
+reading, redelivered by hand, is a duplicate: the decoder's memory came back too. The same with
+checkpoints forked every 0.3 s, so the kill may land while a child writes one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.support.runtime import ChildRuntime, Sender, write_settings
 from tests.support.services import HttpReceiver, wait_for
@@ -30,14 +33,21 @@ def gas(sender: Sender, seq: int, pct: float, t0: float) -> None:
     sender.reading("d1", "gas", "G1", body)
 
 
-def test_a_half_confirmed_level_survives_kill_9(tmp_path: Path, mosquitto: Broker) -> None:
+@pytest.mark.parametrize(
+    "checkpoint_s",
+    [3600.0, 0.3],
+    ids=["from-the-input-log", "with-forked-checkpoints-every-0.3s"],
+)
+def test_a_half_confirmed_level_survives_kill_9(
+    tmp_path: Path, mosquitto: Broker, checkpoint_s: float
+) -> None:
     hook = HttpReceiver().start()
     settings = write_settings(
         tmp_path,
         broker_url=mosquitto.url,
         stations=[{**STATION, "interval_s": 3600}],
         webhook_urls=[hook.url],
-        extra={"recovery": {"checkpoint_s": 3600}, "api": {"port": free_port()}},
+        extra={"recovery": {"checkpoint_s": checkpoint_s}, "api": {"port": free_port()}},
     )
     log = tmp_path / "runtime.log"
     sender = Sender(mosquitto.host, mosquitto.port)

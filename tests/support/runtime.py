@@ -180,7 +180,11 @@ class ChildRuntime:
                 env=env,
                 cwd=REPO,
             )
-        wait_for(self._healthy, 30)
+        try:
+            wait_for(self._healthy, 30)
+        except BaseException:
+            self.stop()  # never leave a child behind a failed start
+            raise
         return self
 
     def _healthy(self) -> bool:

@@ -62,6 +62,7 @@ class RecoverySettings(BaseModel):
     checkpoint_s: float = Field(default=60.0, gt=0, description="full snapshot at most this often")
     checkpoint_mb: float = Field(default=64.0, gt=0, description="...or at this much input log")
     fsync: bool = Field(default=True, description="fsync the input log before each broker ack")
+    fork: bool = Field(default=True, description="write checkpoints in a forked child")
 
 
 class KafkaSettings(BaseModel):

@@ -10,7 +10,9 @@ nothing is graded or sent twice. The pipeline is a pure function of its inputs a
 the detectors end where they were at the crash.
 
 Appending a batch costs a buffered write (and an ``fsync`` when ``recovery.fsync``); a full
-snapshot of a city costs seconds of CPU (docs/performance.md), which is why it is rare.
+snapshot of a city costs a second of CPU (docs/performance.md), which is why it is rare, and
+why :class:`Checkpoints` takes it in a forked child (copy-on-write: the child sees the state as
+of the fork while the loop goes on) instead of stalling the loop.
 
 Log format: segments ``input-<n>.log`` of records ``kind:u8 now:f64 count:u32`` followed, for a
 batch (kind ``B``), by ``count`` messages ``received:f64 topic_len:u16 payload_len:u32 topic
@@ -20,15 +22,17 @@ the write) is ignored: its batch was not acknowledged, so the broker delivers it
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from yujing.files import atomic_write_bytes
 from yujing.pipeline import RawMessage
 
 log = logging.getLogger(__name__)
@@ -138,3 +142,84 @@ def _read_segment(path: Path) -> Iterator[Entry]:
             log.warning("input log ends in a torn batch", extra={"path": str(path)})
             return
         yield Entry(now, messages)
+
+
+class Checkpoints:
+    """Full snapshots that cover the input log up to a segment, written off the loop.
+
+    :meth:`begin` rotates the log and forks: the child encodes the snapshot as of that instant,
+    writes it atomically and exits; :meth:`reap` (called from the loop) drops the log segments
+    the new checkpoint covers once the child succeeded. A child whose parent died meanwhile
+    does not replace the file (a restarted runtime may have written a newer one). Without
+    ``os.fork`` (or with ``fork`` off) :meth:`begin` writes in process.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        log: InputLog,
+        state: Callable[[], dict[str, Any]],
+        *,
+        fork: bool = True,
+    ) -> None:
+        self.path = path
+        self.log = log
+        self.state = state  # the document to write: fingerprint, pipeline snapshot
+        self.fork = fork and hasattr(os, "fork")
+        self._child: tuple[int, int] | None = None  # (pid, segment it covers from)
+
+    @property
+    def running(self) -> bool:
+        return self._child is not None
+
+    def begin(self) -> bool:
+        """Start a checkpoint; False when one is still being written."""
+        if self._child is not None:
+            self.reap()
+            if self._child is not None:
+                return False
+        segment = self.log.rotate()
+        if not self.fork:
+            self._write(segment, None)
+            self.log.drop_before(segment)
+            return True
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns, never runs the parent's cleanup
+            code = 1
+            try:
+                code = 0 if self._write(segment, parent) else 2
+            finally:
+                os._exit(code)
+        self._child = (pid, segment)
+        return True
+
+    def write_now(self) -> None:
+        """Checkpoint in process (start-up, shut-down), after any child has finished."""
+        self.wait()
+        segment = self.log.rotate()
+        self._write(segment, None)
+        self.log.drop_before(segment)
+
+    def reap(self, *, block: bool = False) -> None:
+        if self._child is None:
+            return
+        pid, segment = self._child
+        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        if done == 0:
+            return
+        self._child = None
+        code = os.waitstatus_to_exitcode(status)
+        if code == 0:
+            self.log.drop_before(segment)
+        else:  # the previous checkpoint and the log since it still stand
+            log.error("checkpoint child failed", extra={"exit_code": code})
+
+    def wait(self) -> None:
+        self.reap(block=True)
+
+    def _write(self, segment: int, parent: int | None) -> bool:
+        document = {**self.state(), "segment": segment}
+        data = json.dumps(document, separators=(",", ":")).encode()
+        alive = None if parent is None else (lambda: os.getppid() == parent)
+        return atomic_write_bytes(self.path, data, commit=alive)

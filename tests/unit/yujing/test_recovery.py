@@ -11,7 +11,7 @@ from yujing.config.settings import IngestSettings
 from yujing.config.stations import Registry, StationSpec
 from yujing.contracts import Kind
 from yujing.pipeline import Pipeline, RawMessage
-from yujing.runtime.recovery import InputLog
+from yujing.runtime.recovery import Checkpoints, InputLog
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -94,3 +94,22 @@ def test_recovery_from_checkpoint_and_log_ends_where_the_live_pipeline_is(tmp_pa
     detectors = ("decoder", "detectors", "areas")  # the book rebuilds from its own journal
     got, want = restarted.snapshot(), live.snapshot()
     assert {k: got[k] for k in detectors} == {k: want[k] for k in detectors}
+
+
+def test_a_forked_checkpoint_covers_the_log_up_to_its_fork(tmp_path: Path) -> None:
+    live, log = pipeline(), InputLog(tmp_path / "input", fsync=False)
+    path = tmp_path / "state.json"
+    checkpoints = Checkpoints(path, log, lambda: {"pipeline": live.snapshot()}, fork=True)
+    live.process([gas(0, 0.0)], 1_700_000_010.0)
+    log.append_batch([gas(0, 0.0)], 1_700_000_010.0)
+    assert checkpoints.begin()
+    live.process([gas(1, 60.0)], 1_700_000_011.0)  # after the fork: not in the checkpoint
+    log.append_batch([gas(1, 60.0)], 1_700_000_011.0)
+    checkpoints.wait()
+    saved = json.loads(path.read_text())
+    assert log.segments() == [saved["segment"]]  # the covered segment was dropped
+    restarted = pipeline()
+    restarted.restore(saved["pipeline"])
+    for entry in log.entries(saved["segment"]):
+        restarted.recover(entry.messages, entry.now)
+    assert restarted.snapshot()["detectors"] == live.snapshot()["detectors"]
