@@ -85,7 +85,10 @@ class _Group:
     dirty_source_ts: float | None = None
     # the increments of the gauges that count, pooled: mean = pooled total / number of gauges
     pooled: RainWindows = field(default_factory=RainWindows)
-    pooled_from: tuple[str, ...] = ()
+    pooled_from: frozenset[str] = frozenset()
+    # (membership version, gauges used, gauges left out), worked out again when a gauge of the
+    # registry first reports or is excluded or let back in
+    counted: tuple[int, list[str], list[str]] | None = None
 
 
 class AreaRain:
@@ -131,6 +134,7 @@ class AreaRain:
             for g, ids in sorted(members.items())
         }
         self._clock: float | None = None
+        self._membership = 0  # bumped whenever a gauge starts or stops counting
 
     # -- AreaDetector --------------------------------------------------------------------------
 
@@ -144,6 +148,7 @@ class AreaRain:
         else:
             gauge.excluded.discard(finding.rule)
         if before != bool(gauge.excluded):  # the gauge leaves or joins its groups' means
+            self._membership += 1
             for name in self._groups_of[finding.station or ""]:
                 self._touch(self._groups[name], finding.ts, None)
         return [finding]
@@ -190,27 +195,36 @@ class AreaRain:
         return []
 
     def _apply(self, gauge: _Gauge, reading: Reading) -> list[Finding]:
-        gauge.reported = True
+        if not gauge.reported:
+            gauge.reported = True
+            self._membership += 1
         mm = reading.values.get("rain_mm")
-        groups = self._groups_of[reading.station]
-        at = max([reading.ts, *(self._groups[g].eval_ts or reading.ts for g in groups)])
-        if mm is not None and reading.ts > at - self.horizon_s:
+        ts = reading.ts
+        groups = [self._groups[name] for name in self._groups_of[reading.station]]
+        at = ts
+        for group in groups:
+            if group.eval_ts is not None and group.eval_ts > at:
+                at = group.eval_ts
+        if mm is not None and ts > at - self.horizon_s:
             um = round(max(0.0, float(mm)) * UM_PER_MM)
-            gauge.windows.add(reading.ts, um)
-            for name in groups:
-                pool = self._groups[name]
-                if reading.station in pool.pooled_from:
-                    pool.pooled.add(reading.ts, um)
-        for name in groups:
-            self._touch(self._groups[name], reading.ts, reading.ts)
+            gauge.windows.add(ts, um)
+            gauge.windows.prune(at - self.horizon_s)  # kept to re-pool when membership changes
+            for group in groups:
+                if reading.station in group.pooled_from:
+                    group.pooled.add(ts, um)
+        for group in groups:
+            self._touch(group, ts, ts)
         return []
 
     def _counting(self, group: _Group) -> tuple[list[str], list[str]]:
+        if group.counted is not None and group.counted[0] == self._membership:
+            return group.counted[1], group.counted[2]
         used: list[str] = []
         left_out: list[str] = []
         for station in group.gauges:
             gauge = self._gauges[station]
             (used if gauge.reported and not gauge.excluded else left_out).append(station)
+        group.counted = (self._membership, used, left_out)
         return used, left_out
 
     def _evaluate(self, name: str, ts: float, source_ts: float | None) -> list[Finding]:
@@ -224,15 +238,13 @@ class AreaRain:
             return []  # nothing reported yet: warm-up
         group.eval_ts = at
         used, left_out = self._counting(group)
-        for station in group.gauges:
-            self._gauges[station].windows.prune(at - self.horizon_s)
         if len(used) < self.min_gauges:
             return self._blind(name, group, at, used, left_out)
-        if group.pooled_from != tuple(used):  # a gauge joined or left: pool afresh
-            group.pooled = RainWindows.pooled(
+        if len(group.pooled_from) != len(used) or not group.pooled_from.issuperset(used):
+            group.pooled = RainWindows.pooled(  # a gauge joined or left: pool afresh
                 [self._gauges[station].windows.to_json() for station in used]
             )
-            group.pooled_from = tuple(used)
+            group.pooled_from = frozenset(used)
         group.pooled.prune(at - self.horizon_s)
         means = {
             q: group.pooled.total_um(at, w) / len(used) / UM_PER_MM for q, w in self.windows.items()
@@ -355,6 +367,7 @@ class AreaRain:
 
     def restore(self, state: dict[str, Any]) -> None:
         self._clock = state["clock"]
+        self._membership += 1
         for s, saved in state["gauges"].items():
             gauge = self._gauges.get(s)
             if gauge is None:
@@ -376,4 +389,4 @@ class AreaRain:
             group.eval_ts = saved["eval_ts"]
             group.dirty_ts = saved["dirty_ts"]
             group.dirty_source_ts = saved["dirty_source_ts"]
-            group.pooled, group.pooled_from = RainWindows(), ()  # pooled again when next graded
+            group.pooled, group.pooled_from = RainWindows(), frozenset()  # pooled when graded

@@ -1,5 +1,6 @@
-"""Make recordings: from a scenario (what the simulator publishes), from a live broker, and from
-the real datasets in ``../shared/datasets`` (each with a registry YAML written next to it).
+"""Make recordings: from a scenario (what the simulator publishes) and from the real datasets in
+``../shared/datasets`` (each with a registry YAML written next to it). A live broker is recorded
+by :mod:`simulators.capture`.
 
 Datasets (their ``PROVENANCE.md`` says where they come from; the choices made here):
 
@@ -32,8 +33,6 @@ import json
 import lzma
 import statistics
 import tarfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -50,8 +49,8 @@ __all__ = [
     "BEIJING_SITES",
     "CONVERTERS",
     "beijing_0720_series",
-    "record_mqtt",
     "record_scenario",
+    "write_dataset",
 ]
 
 BEIJING = timezone(timedelta(hours=8))
@@ -105,42 +104,6 @@ def record_scenario(
                 writer.write(RecordedMessage(message.arrival, message.topic, message.payload))
             t += 600.0
     return writer.count, registry_path
-
-
-def record_mqtt(
-    url: str, out: Path, *, duration_s: float, prefix: str, registry: Path | None
-) -> int:
-    """Subscribe to ``{prefix}/#`` for ``duration_s`` wall seconds; arrival = receive time."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    from yujing.broker import parse_mqtt_url
-
-    host, port = parse_mqtt_url(url)
-    rows: list[RecordedMessage] = []
-    lock = threading.Lock()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"yujing-record-{port}")
-
-    def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        with lock:
-            rows.append(RecordedMessage(time.time(), message.topic, bytes(message.payload)))
-
-    client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/#", qos=1)
-    client.on_message = on_message
-    client.connect(host, port)
-    client.loop_start()
-    try:
-        time.sleep(duration_s)  # a CLI capture: the wall clock is the point
-    finally:
-        client.loop_stop()
-        client.disconnect()
-    header = {"source": f"mqtt {url}", "clock": "wall"}
-    if registry is not None:
-        header["registry"] = str(registry.resolve())
-    with RecordingWriter(out, header) as writer, lock:
-        for row in rows:
-            writer.write(row)
-    return writer.count
 
 
 def _body(station: str, ts: datetime, seq: int, values: dict[str, float]) -> bytes:
@@ -199,7 +162,7 @@ def convert_beijing_rain(datasets: Path, out: Path) -> tuple[int, Path]:
             topic = f"yujing/v1/{district}/rain/{station}"
             rows.append(RecordedMessage(ts.timestamp(), topic,
                                         _body(station, ts, hour, {"rain_mm": mm})))  # fmt: skip
-    return _write_dataset(out, specs, rows, "beijing_multisite_hourly_rain, 2016-07-19..21")
+    return write_dataset(out, specs, rows, "beijing_multisite_hourly_rain, 2016-07-19..21")
 
 
 def _rdb_blocks(text: str) -> Iterator[tuple[list[str], list[list[str]]]]:
@@ -264,7 +227,7 @@ def convert_guadalupe(datasets: Path, out: Path) -> tuple[int, Path]:
                 _body(station, moment, seq, {"level_m": metres}),
             ))  # fmt: skip
     rows.sort(key=lambda r: r.arrival)
-    return _write_dataset(out, specs, rows, "usgs_guadalupe_flood_2025, gage height")
+    return write_dataset(out, specs, rows, "usgs_guadalupe_flood_2025, gage height")
 
 
 def convert_chilbolton(datasets: Path, out: Path) -> tuple[int, Path]:
@@ -296,7 +259,7 @@ def convert_chilbolton(datasets: Path, out: Path) -> tuple[int, Path]:
                 _body(station, moment, seq, {"ch4_pct_lel": value}),
             ))  # fmt: skip
     rows.sort(key=lambda r: r.arrival)
-    return _write_dataset(out, specs, rows, "chilbolton_ch4_release rel02-rel07")
+    return write_dataset(out, specs, rows, "chilbolton_ch4_release rel02-rel07")
 
 
 def _lds(handle: io.TextIOWrapper) -> list[tuple[datetime, float]]:
@@ -317,9 +280,10 @@ def _lds(handle: io.TextIOWrapper) -> list[tuple[datetime, float]]:
     return out
 
 
-def _write_dataset(
+def write_dataset(
     out: Path, specs: list[StationSpec], rows: list[RecordedMessage], what: str
 ) -> tuple[int, Path]:
+    """The recording ``out`` (rows in arrival order) and its registry next to it."""
     registry = write_specs(
         _registry_next_to(out), specs,
         f"# Stations of the recording {out.name}, converted from ../shared/datasets/{what}.\n",
@@ -332,8 +296,26 @@ def _write_dataset(
     return writer.count, registry
 
 
-CONVERTERS: dict[str, Callable[[Path, Path], tuple[int, Path]]] = {
+Converter = Callable[[Path, Path], tuple[int, Path]]
+
+
+def _seismic(name: str) -> Converter:
+    """A converter of :mod:`simulators.convert_seismic`, imported when used (it builds on
+    :func:`write_dataset`)."""
+
+    def convert(datasets: Path, out: Path) -> tuple[int, Path]:
+        from simulators import convert_seismic
+
+        converter: Converter = getattr(convert_seismic, name)
+        return converter(datasets, out)
+
+    return convert
+
+
+CONVERTERS: dict[str, Converter] = {
     "beijing-rain": convert_beijing_rain,
     "guadalupe-flood": convert_guadalupe,
     "chilbolton-ch4": convert_chilbolton,
+    "obspy-uh": _seismic("convert_obspy_uh"),
+    "phasenet-ncedc": _seismic("convert_phasenet"),
 }

@@ -35,6 +35,7 @@ import numpy as np
 
 from simulators.faults import Fault, Record, apply_faults, max_delay_s
 from simulators.noise import FloatArray, stream_key, uniform
+from simulators.rows import Rows, RowsBuilder
 from simulators.scenario import Scenario
 from simulators.sources import DIGITS, SEISMIC_SR_HZ, SeismicSource, Source, SourceBuilder
 from yujing.config.stations import Registry, StationSpec
@@ -77,10 +78,6 @@ class _Timing:
         first = max(0, -((self.base_ms - lo_ms) // self.interval_ms))
         last = max(0, -((self.base_ms - hi_ms) // self.interval_ms))
         return first, last
-
-
-# (arrival s, rank, ts ms, registry order, channel, copy, seq, values dict | samples array)
-_Row = tuple[float, int, int, int, int, int, int, Any]
 
 
 def _dumps(body: dict[str, Any]) -> bytes:
@@ -169,14 +166,11 @@ class SensorSimulator:
     ) -> list[SimMessage]:
         """Like :meth:`messages`, as :class:`SimMessage` and optionally for some kinds only."""
         lo_ms, hi_ms = math.ceil(t0 * 1000), math.ceil(t1 * 1000)
-        rows: list[tuple[int, int, int, SimMessage]] = []
+        builder = RowsBuilder()
         for timing in self._timings:
-            if kinds is not None and timing.spec.kind not in kinds:
-                continue
-            for row in self._clean_rows(timing, lo_ms, hi_ms):
-                rows.append((row[2], row[3], row[4], self._message(timing, row)))
-        rows.sort(key=lambda r: r[:3])
-        return [r[3] for r in rows]
+            if kinds is None or timing.spec.kind in kinds:
+                self._add_clean(builder, timing, lo_ms, hi_ms)
+        return self._messages(builder.rows(by_event_time=True))
 
     # -- delivered output by arrival time ------------------------------------------------------
 
@@ -184,7 +178,7 @@ class SensorSimulator:
         self, t0: float, t1: float, kinds: Collection[Kind] | None = None
     ) -> list[SimMessage]:
         """Every message (faults applied) whose arrival is in [t0, t1), in arrival order."""
-        return [self._message(self._timings[row[3]], row) for row in self._rows(t0, t1, kinds)]
+        return self._messages(self._rows(t0, t1, kinds))
 
     def readings(
         self,
@@ -194,9 +188,15 @@ class SensorSimulator:
         stations: Collection[str] | None = None,
     ) -> list[Reading]:
         """What ingest decodes from :meth:`deliveries` (``received`` = arrival), directly."""
+        rows = self._rows(t0, t1, kinds, stations)
+        timings = self._timings
         return [
-            self._reading(self._timings[row[3]], row) for row in self._rows(t0, t1, kinds, stations)
-        ]
+            _reading(timings[order].spec, arrival, ts, channel, seq, payload)
+            for arrival, ts, order, channel, seq, payload in zip(
+                rows.arrival, rows.ts_ms, rows.order, rows.channel, rows.seq, rows.payload,
+                strict=True,
+            )
+        ]  # fmt: skip
 
     @property
     def first_arrival(self) -> float:
@@ -216,11 +216,11 @@ class SensorSimulator:
         t1: float,
         kinds: Collection[Kind] | None,
         stations: Collection[str] | None = None,
-    ) -> list[_Row]:
+    ) -> Rows:
         lo_ms, hi_ms = math.ceil(t0 * 1000), math.ceil(t1 * 1000)
-        rows: list[_Row] = []
+        builder = RowsBuilder()
         if hi_ms <= self.start_ms:
-            return rows  # nothing arrives before the start: history comes in a burst at it
+            return builder.rows()  # nothing arrives before the start: history comes at it
         for timing in self._timings:
             spec = timing.spec
             if kinds is not None and spec.kind not in kinds:
@@ -232,37 +232,34 @@ class SensorSimulator:
             # event times whose arrival can fall in [lo, hi): all history when lo <= start
             ts_lo = lo_ms - lag_ms - early_ms if lo_ms > self.start_ms else _BEFORE_ALL_MS
             if not timing.faults:
-                rows.extend(self._clean_rows(timing, ts_lo, hi_ms - lag_ms))
+                self._add_clean(builder, timing, ts_lo, hi_ms - lag_ms)
                 continue
-            rows.extend(
-                row
-                for row in self._faulted_rows(timing, ts_lo, hi_ms - lag_ms)
-                if lo_ms <= round(row[0] * 1000) < hi_ms
-            )
-        rows.sort(key=lambda r: r[:6])
-        return rows
+            records = [
+                record
+                for record in self._faulted_records(timing, ts_lo, hi_ms - lag_ms)
+                if lo_ms <= round(record.arrival * 1000) < hi_ms
+            ]
+            builder.add_records(timing.order, records, map(_payload, records))
+        return builder.rows()
 
-    def _clean_rows(self, timing: _Timing, lo_ms: int, hi_ms: int) -> list[_Row]:
+    def _add_clean(self, builder: RowsBuilder, timing: _Timing, lo_ms: int, hi_ms: int) -> None:
+        """The station's clean reports with event time in [lo_ms, hi_ms)."""
         k_from, k_to = timing.report_range(lo_ms, hi_ms)
         if k_to <= k_from:
-            return []
+            return
         if timing.spec.kind is Kind.SEISMIC:
-            return [self._row(timing, r) for r in self._packet_records(timing, k_from, k_to)]
+            records = self._packet_records(timing, k_from, k_to)
+            builder.add_records(timing.order, records, [r.samples for r in records])
+            return
         source = self._sources[timing.spec.id]
         assert not isinstance(source, SeismicSource)
         seq = np.arange(k_from, k_to, dtype=np.int64)
         ts_ms = timing.base_ms + seq * timing.interval_ms
         values = source.values((ts_ms - self.start_ms) / 1000.0, seq)
-        order = timing.order
-        start_ms = self.start_ms
-        digits = [(q, DIGITS[q], v.tolist()) for q, v in values.items()]
-        rows: list[_Row] = []
-        for i, (k, ts) in enumerate(zip(seq.tolist(), ts_ms.tolist(), strict=True)):
-            body = {q: round(v[i], d) + 0.0 for q, d, v in digits}
-            rows.append((max(ts, start_ms) / 1000, 0, ts, order, 0, 0, k, body))
-        return rows
+        arrival = np.maximum(ts_ms, self.start_ms) / 1000
+        builder.add_clean(timing.order, arrival, ts_ms, seq, _bodies(values))
 
-    def _faulted_rows(self, timing: _Timing, lo_ms: int, hi_ms: int) -> list[_Row]:
+    def _faulted_records(self, timing: _Timing, lo_ms: int, hi_ms: int) -> list[Record]:
         k_from, k_to = timing.report_range(lo_ms, hi_ms)
         if k_to <= k_from:
             return []
@@ -270,7 +267,7 @@ class SensorSimulator:
             records = self._packet_records(timing, k_from, k_to)
         else:
             records = self._scalar_records(timing, k_from, k_to)
-        faulted = apply_faults(
+        return apply_faults(
             records,
             timing.faults,
             self.start,
@@ -279,7 +276,6 @@ class SensorSimulator:
             timing.spec.interval_s,
             lambda t_s: self._first_values(timing, t_s),
         )
-        return [self._row(timing, r) for r in faulted]
 
     def _scalar_records(self, timing: _Timing, k_from: int, k_to: int) -> list[Record]:
         source = self._sources[timing.spec.id]
@@ -322,55 +318,63 @@ class SensorSimulator:
                 records.append(Record(arrival, ts, 3 * k + c, c, None, samples, ts / 1000))
         return records
 
-    @staticmethod
-    def _row(timing: _Timing, record: Record) -> _Row:
-        payload: Any
-        if record.values is not None:
-            payload = _rounded(record.values)
-        else:
-            payload = record.samples
-        return (
-            record.arrival,
-            record.rank,
-            record.ts_ms,
-            timing.order,
-            record.channel,
-            record.copy,
-            record.seq,
-            payload,
-        )
-
     # -- encoders ------------------------------------------------------------------------------
 
-    def _message(self, timing: _Timing, row: _Row) -> SimMessage:
-        arrival, _, ts, _, channel, _, seq, payload = row
-        spec = timing.spec
-        body: dict[str, Any]
-        if spec.kind is Kind.SEISMIC:
-            body = {
-                "station": spec.id,
-                "ts": ts,
-                "seq": seq,
-                "channel": SEISMIC_CHANNELS[channel],
-                "sr": SEISMIC_SR_HZ,
-                "t0": ts,
-                "samples": payload.tolist(),
-            }
-        else:
-            body = {"station": spec.id, "ts": ts, "seq": seq, "values": payload, "quality": "ok"}
-        return SimMessage(ts / 1000, spec.id, spec.kind, seq, timing.topic, _dumps(body), arrival)
-
-    @staticmethod
-    def _reading(timing: _Timing, row: _Row) -> Reading:
-        arrival, _, ts, _, channel, _, seq, payload = row
-        spec = timing.spec
-        if spec.kind is Kind.SEISMIC:
-            samples: FloatArray = np.array(payload, dtype=np.float64)
-            samples.flags.writeable = False
-            wave = Waveform(SEISMIC_CHANNELS[channel], float(SEISMIC_SR_HZ), ts / 1000, samples)
-            return Reading(
-                spec.id, spec.kind, spec.district, ts / 1000, seq, _NO_VALUES, None, wave, arrival
+    def _messages(self, rows: Rows) -> list[SimMessage]:
+        timings = self._timings
+        return [
+            _message(timings[order], arrival, ts, channel, seq, payload)
+            for arrival, ts, order, channel, seq, payload in zip(
+                rows.arrival, rows.ts_ms, rows.order, rows.channel, rows.seq, rows.payload,
+                strict=True,
             )
+        ]  # fmt: skip
+
+
+def _bodies(values: dict[str, FloatArray]) -> list[dict[str, float]]:
+    """One values dict per report, rounded to each quantity's digits (as the wire carries)."""
+    columns = [(q, [round(x, DIGITS[q]) + 0.0 for x in v.tolist()]) for q, v in values.items()]
+    if len(columns) == 1:
+        name, column = columns[0]
+        return [{name: x} for x in column]
+    names = [q for q, _ in columns]
+    return [
+        dict(zip(names, row, strict=True)) for row in zip(*(c for _, c in columns), strict=True)
+    ]
+
+
+def _payload(record: Record) -> Any:
+    return record.samples if record.values is None else _rounded(record.values)
+
+
+def _message(
+    timing: _Timing, arrival: float, ts: int, channel: int, seq: int, payload: Any
+) -> SimMessage:
+    spec = timing.spec
+    body: dict[str, Any]
+    if spec.kind is Kind.SEISMIC:
+        body = {
+            "station": spec.id,
+            "ts": ts,
+            "seq": seq,
+            "channel": SEISMIC_CHANNELS[channel],
+            "sr": SEISMIC_SR_HZ,
+            "t0": ts,
+            "samples": payload.tolist(),
+        }
+    else:
+        body = {"station": spec.id, "ts": ts, "seq": seq, "values": payload, "quality": "ok"}
+    return SimMessage(ts / 1000, spec.id, spec.kind, seq, timing.topic, _dumps(body), arrival)
+
+
+def _reading(
+    spec: StationSpec, arrival: float, ts: int, channel: int, seq: int, payload: Any
+) -> Reading:
+    if spec.kind is Kind.SEISMIC:
+        samples: FloatArray = np.array(payload, dtype=np.float64)
+        samples.flags.writeable = False
+        wave = Waveform(SEISMIC_CHANNELS[channel], float(SEISMIC_SR_HZ), ts / 1000, samples)
         return Reading(
-            spec.id, spec.kind, spec.district, ts / 1000, seq, payload, "ok", None, arrival
+            spec.id, spec.kind, spec.district, ts / 1000, seq, _NO_VALUES, None, wave, arrival
         )
+    return Reading(spec.id, spec.kind, spec.district, ts / 1000, seq, payload, "ok", None, arrival)

@@ -16,7 +16,7 @@ pure function of time and station geometry, so any window can be computed on its
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -49,12 +49,23 @@ class Keyframes:
 
     times_s: tuple[float, ...]
     values: tuple[float, ...]
+    # (times, values, integral at each knot, slope after each knot), made once: a design storm
+    # has hundreds of keyframes and every gauge integrates it for every window
+    _knots: tuple[FloatArray, FloatArray, FloatArray, FloatArray] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if len(self.times_s) != len(self.values) or not self.times_s:
             raise ValueError("keyframes need as many values as times, at least one")
         if any(b <= a for a, b in zip(self.times_s, self.times_s[1:], strict=False)):
             raise ValueError(f"keyframe times must increase: {self.times_s}")
+        times = np.asarray(self.times_s, dtype=np.float64)
+        values = np.asarray(self.values, dtype=np.float64)
+        widths = np.diff(times)
+        at_knots = np.concatenate(([0.0], np.cumsum(widths * (values[:-1] + values[1:]) / 2)))
+        slopes = np.concatenate((np.diff(values) / widths, [0.0]))
+        object.__setattr__(self, "_knots", (times, values, at_knots, slopes))
 
     def at(self, t_s: npt.ArrayLike) -> FloatArray:
         """The curve at the given times."""
@@ -62,12 +73,8 @@ class Keyframes:
 
     def integral(self, t_s: npt.ArrayLike) -> FloatArray:
         """∫ curve dt from the first keyframe to each time (negative before it)."""
-        times = np.asarray(self.times_s, dtype=np.float64)
-        values = np.asarray(self.values, dtype=np.float64)
+        times, values, at_knots, slopes = self._knots
         t = np.asarray(t_s, dtype=np.float64)
-        widths = np.diff(times)
-        at_knots = np.concatenate(([0.0], np.cumsum(widths * (values[:-1] + values[1:]) / 2)))
-        slopes = np.concatenate((np.diff(values) / widths, [0.0]))
         index = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 1)
         dt = t - times[index]
         inside = at_knots[index] + values[index] * dt + 0.5 * slopes[index] * dt**2

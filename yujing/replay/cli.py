@@ -231,14 +231,25 @@ def record_scenario(
 def record_mqtt(
     out: Annotated[Path, typer.Option(help=".jsonl, .jsonl.gz or .parquet")],
     url: Annotated[str, typer.Option(help="broker")] = "mqtt://127.0.0.1:1883",
-    duration: Annotated[float, typer.Option(help="wall seconds to listen")] = 60.0,
+    duration: Annotated[
+        float, typer.Option(help="wall seconds to listen (Ctrl-C: stop early)")
+    ] = 60.0,
     prefix: Annotated[str, typer.Option(help="topic prefix")] = "yujing/v1",
     registry: Annotated[Path | None, typer.Option(help="registry to name in the header")] = None,
 ) -> None:
-    """Capture a live run from a broker (arrival = wall-clock receive time)."""
-    from simulators.convert import record_mqtt as capture
+    """Capture a live run from a broker (arrival = wall-clock receive time): real sensors, or
+    ``yujing simulate`` at ×1."""
+    from simulators.capture import record_mqtt as capture
 
-    count = capture(url, out, duration_s=duration, prefix=prefix, registry=registry)
+    def ready() -> None:
+        typer.echo(f"recording {prefix}/+/+/+ from {url} for {duration:g} s", err=True)
+
+    try:
+        count = capture(
+            url, out, duration_s=duration, prefix=prefix, registry=registry, on_ready=ready
+        )
+    except ConfigError as exc:
+        raise _fail(exc) from None
     typer.echo(f"wrote {count:,} messages to {out}")
 
 

@@ -22,10 +22,12 @@ alert book works with, to ``step_s``. "Equal" between two runs is defined in ``d
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from yujing.contracts import Reading
@@ -109,13 +111,14 @@ class Replay:
         start = math.floor(source.first / step) * step
         self._tick_k = math.floor(source.first / tick) + 1
         t0 = start
-        while t0 < source.end:
-            t1 = min(t0 + chunk, math.ceil(source.end / step) * step)
-            self._feed(source.items(t0, t1), source.wire)
-            self._ticks_until(t1, inclusive=True)
-            if progress is not None:
-                progress(t1, stats.readings)
-            t0 = t1
+        with rare_collections():
+            while t0 < source.end:
+                t1 = min(t0 + chunk, math.ceil(source.end / step) * step)
+                self._feed(source.items(t0, t1), source.wire)
+                self._ticks_until(t1, inclusive=True)
+                if progress is not None:
+                    progress(t1, stats.readings)
+                t0 = t1
         stats.wall_s = time.perf_counter() - began
         return stats
 
@@ -157,3 +160,26 @@ class Replay:
         stats.notices += len(result.notices)
         for letter in result.rejected:
             stats.rejected[letter.reason.value] += 1
+
+
+@contextmanager
+def rare_collections(young: int = 100_000) -> Iterator[None]:
+    """The cyclic garbage collector, rarely, for the length of a replay.
+
+    A replay allocates millions of short-lived objects (readings, values, findings) while the
+    detectors' state grows; with the default thresholds (a young collection every 700
+    allocations, full ones as the heap grows) collecting took about 15 % of a 12 h slice of the
+    city storm and found next to nothing. The state built before the run is frozen (never
+    scanned), young collections run every ``young`` allocations; everything is put back after.
+    """
+    thresholds = gc.get_threshold()
+    froze = gc.get_freeze_count() == 0
+    if froze:
+        gc.freeze()
+    gc.set_threshold(young, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if froze:
+            gc.unfreeze()

@@ -43,6 +43,22 @@ def test_windows_sum_exactly_what_the_definition_says() -> None:
         for quantity, width in RAIN_WINDOWS_S.items():
             expected = sum(um for ts, um in rows if at - width < ts <= at) / UM_PER_MM
             assert windows.totals(at)[quantity] == expected
+    # evaluation times creeping forward (as a detector's do), jumping back and far ahead,
+    # with increments added late and old ones pruned in between
+    kept = list(rows)
+    at = 0.0
+    for step in range(600):
+        at = at + rng.choice([1.0, 30.0, 60.0, 299.0]) if step % 23 else rng.uniform(0, 720_000)
+        if step % 13 == 0:
+            late = (rng.uniform(0, at), rng.randint(0, 5000))
+            windows.add(*late)
+            kept.append(late)
+        if step % 41 == 0:
+            windows.prune(at - 30 * 3600.0)
+            kept = [(ts, um) for ts, um in kept if ts > at - 30 * 3600.0]
+        totals = windows.totals(at)
+        for quantity, width in RAIN_WINDOWS_S.items():
+            assert totals[quantity] == sum(um for ts, um in kept if at - width < ts <= at) / 1000
 
 
 def test_pruning_keeps_totals_and_snapshot_round_trips() -> None:
@@ -247,3 +263,55 @@ def test_a_rain_rule_reading_an_unknown_window_is_a_config_error(bad: str) -> No
     broken = replace(spec, ladder=replace(spec.ladder, quantity=bad))
     with pytest.raises(ConfigError, match=bad):
         RainDetector(GAUGE, [broken])
+
+
+class _AlwaysSteps(RainDetector):
+    """The reference: every evaluation steps the ladders (no shortcut)."""
+
+    def _unchanged(self, bands: tuple[int, ...], at: float) -> bool:
+        return False
+
+
+class _CountsShortcuts(RainDetector):
+    skipped = 0
+
+    def _unchanged(self, bands: tuple[int, ...], at: float) -> bool:
+        same = super()._unchanged(bands, at)
+        self.skipped += same
+        return same
+
+
+def test_skipping_evaluations_that_cannot_change_a_grade_changes_no_finding() -> None:
+    """Showers, a storm through every grade, dwells, a broken gauge (blind), an outage
+    (silence), late and shuffled reports, ticks at irregular times and a snapshot restored
+    midway: the findings, their
+    evidence and the state are exactly those of stepping the ladders at every evaluation."""
+    rng = random.Random(11)
+    increments = [rng.choice([0.0, 0.0, 0.5, 1.5, 4.0, 9.0]) for _ in range(600)]
+    increments[200:236] = [6.0] * 36  # 216 mm in 3 h: red
+    increments[300:306] = [250.0] * 6  # a broken gauge: out of range, then blind for a while
+    readings = hyetograph(increments)
+    del readings[400:412]  # an hour offline: silent, then back
+    events: list[Event] = []
+    for i, r in enumerate(readings):
+        if i % 50 == 7:  # a late pair, shuffled
+            events.append(("r", readings[i + 1]))
+        if i % 50 != 8:
+            events.append(("r", r))
+        for _ in range(rng.randint(0, 2)):
+            events.append(("t", r.ts + rng.uniform(1.0, 299.0)))
+        if i == 399:  # ticks go on while the gauge is offline
+            events += [("t", r.ts + 300.0 * k + 150.0) for k in range(13)]
+    reference, fast = _AlwaysSteps(GAUGE, rules(GAUGE)), _CountsShortcuts(GAUGE, rules(GAUGE))
+    half = len(events) // 2
+    expected = play(reference, events)
+    got = play(fast, events[:half])
+    restored = _CountsShortcuts(GAUGE, rules(GAUGE))
+    restored.restore(fast.snapshot())
+    got += play(restored, events[half:])
+    assert [(f.ts, f.rule, f.grade, f.value, f.evidence) for f in got] == [
+        (f.ts, f.rule, f.grade, f.value, f.evidence) for f in expected
+    ]
+    assert {f.grade for f in expected} >= {Grade.BLUE, Grade.RED, Grade.NONE, Grade.UNKNOWN}
+    assert restored.snapshot() == reference.snapshot()
+    assert fast.skipped + restored.skipped > len(events) // 2  # most evaluations are skipped
