@@ -3,11 +3,13 @@
 One small registry, ``(hazard, rule) → detector class``, says which detector serves which rule.
 The rules a station has are grouped by class, in registry order, and each class gets one object
 with all its rules (a chem station gets one :class:`LadderDetector` for NH3, Cl2, H2S and its tank
-rules); a :class:`SilenceDetector` is added for every station, and a :class:`QualityDetector`
-for every station whose rules carry quality checks, so ``sensor/silence`` and ``sensor/quality``
-are emitted once per station. A rule no detector serves is a
-:class:`~yujing.contracts.ConfigError`: a new rule needs a line here, so it can never be graded
-silently by a detector that does not understand it.
+rules). ``sensor/silence`` and ``sensor/quality`` are emitted once per station: by the station's
+last hazard detector when it sees the readings as a separate health detector would
+(:meth:`StationDetector.can_report`, :mod:`detectors.health`: it judges every reading already,
+so separate health detectors would judge each one again), else by a :class:`SilenceDetector`
+and, when the station's rules carry quality checks, a :class:`QualityDetector`.
+A rule no detector serves is a :class:`~yujing.contracts.ConfigError`: a new rule needs a line
+here, so it can never be graded silently by a detector that does not understand it.
 
 >>> from pathlib import Path
 >>> from yujing.config import load_ladders
@@ -16,7 +18,10 @@ silently by a detector that does not understand it.
 >>> book = load_ladders(Path(__file__).parents[1] / "configs" / "ladders")
 >>> gauge = StationSpec("R1", "", Kind.RAIN, "d1", 39.9, 116.4, interval_s=300.0)
 >>> [type(d).__name__ for d in build_detectors(gauge, book.for_station(gauge))]
-['RainDetector', 'SilenceDetector', 'QualityDetector']
+['RainDetector']
+>>> quake = StationSpec("Q1", "", Kind.SEISMIC, "d1", 39.9, 116.4, interval_s=1.0)
+>>> [type(d).__name__ for d in build_detectors(quake, book.for_station(quake))]
+['IntensityDetector', 'StaLtaDetector', 'SilenceDetector']
 """
 
 from __future__ import annotations
@@ -90,8 +95,18 @@ def build_detectors(station: StationSpec, rules: Sequence[RuleSpec]) -> list[Det
             )
         groups.setdefault(cls, []).append(spec)
     order = list(dict.fromkeys(REGISTRY.values()))
-    detectors: list[Detector] = [cls(station, groups[cls]) for cls in order if cls in groups]
-    detectors.append(SilenceDetector(station, rules))
-    if any(spec.quality for spec in rules):  # nothing to judge without quality specs
+    detectors: list[Detector] = []
+    hazards = [cls(station, groups[cls]) for cls in order if cls in groups]
+    detectors.extend(hazards)
+    judged = any(spec.quality for spec in rules)  # nothing to judge without quality specs
+    # the last hazard detector reports health when it can: its findings come last, so the
+    # station's findings keep the order they had with separate health detectors
+    silence, quality = hazards[-1].can_report(rules) if hazards else (False, False)
+    quality = quality and judged
+    if silence:
+        hazards[-1].report_health(silence=True, quality=quality)
+    else:
+        detectors.append(SilenceDetector(station, rules))
+    if judged and not quality:
         detectors.append(QualityDetector(station, rules))
     return detectors

@@ -98,6 +98,7 @@ class LadderDetector(StationDetector):
                     raise ConfigError(f"rule {spec.rule!r}: need 1 <= persist_n <= persist_m")
                 self._persist[key] = (n, m)
         self._windows: dict[str, RateWindow] = {}  # f"{raw}@{window_s:g}"
+        self._by_source: dict[tuple[str, float], RateWindow] = {}  # the same, keyed for lookup
         self._recent: dict[str, list[float]] = {key: [] for key in self._persist}
 
     def _check(self) -> None:
@@ -135,7 +136,7 @@ class LadderDetector(StationDetector):
         values: dict[str, float] = dict(raw)
         evidence: dict[str, Any] = {"late": True} if late else {}
         for name, (how, window_s, min_points, ahead_s) in self._derived.items():
-            if not any(q in raw for q in how.raw):
+            if raw.keys().isdisjoint(how.raw):
                 continue
             value = self._derive(how, window_s, min_points, ahead_s, at)
             if value is not None:
@@ -145,10 +146,13 @@ class LadderDetector(StationDetector):
         return self._step(values, at, source_ts=reading.ts, late=late, evidence=evidence)
 
     def _window(self, raw: str, window_s: float) -> RateWindow:
-        key = f"{raw}@{window_s:g}"
-        window = self._windows.get(key)
+        window = self._by_source.get((raw, window_s))
         if window is None:
-            window = self._windows[key] = RateWindow(window_s)
+            key = f"{raw}@{window_s:g}"
+            window = self._windows.get(key)
+            if window is None:
+                window = self._windows[key] = RateWindow(window_s)
+            self._by_source[raw, window_s] = window
         return window
 
     def _derive(
@@ -247,6 +251,7 @@ class LadderDetector(StationDetector):
             k: RateWindow.from_json(float(k.rsplit("@", 1)[1]), rows)
             for k, rows in extra.get("windows", {}).items()
         }
+        self._by_source = {}
         self._recent = {key: [] for key in self._persist}
         for key, values in extra.get("recent", {}).items():
             if key in self._recent:

@@ -293,12 +293,13 @@ class QualityGate:
                 continue
             track = self._tracks[q]
             verdict = suspect.get(q, "")
-            track.verdicts = [*track.verdicts, verdict][-spec.persist_m :]
-            self._follow(q, track)
+            _keep_last(track.verdicts, verdict, spec.persist_m)
+            if verdict or track.persistent or track.stuck:
+                self._follow(q, track)  # else nothing can change: fewer than n were bad before
             if verdict:
                 continue
             if spec.spike_window > 0:
-                track.history = [*track.history, float(value)][-spec.spike_window :]
+                _keep_last(track.history, float(value), spec.spike_window)
             if not track.persistent:
                 keep[q] = value
         if len(keep) == len(reading.values):
@@ -358,6 +359,13 @@ class QualityGate:
                 {str(q): str(v) for q, v in held["suspect"].items()},
             )
         )
+
+
+def _keep_last(items: list[Any], item: Any, n: int) -> None:
+    """Append ``item``, keeping the last ``n`` (in place: this runs for every value judged)."""
+    items.append(item)
+    if len(items) > n:
+        del items[: len(items) - n]
 
 
 def _median_scale(history: list[float], floor: float) -> tuple[float, float]:

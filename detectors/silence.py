@@ -1,5 +1,8 @@
 """The station-health finding for silence: ``sensor/silence``, one per station.
 
+Made by the station's hazard detector when one serves all its rules (:mod:`detectors.health`),
+else by a :class:`SilenceDetector` of its own.
+
 When a station has sent nothing for more than its silence limit (see
 :func:`detectors.station.silence_limit_s`: ``3 × interval_s`` unless configured), this detector
 emits ``hazard=sensor, rule=silence, grade=blue`` ("maintenance attention"), with ``value`` the
@@ -28,11 +31,11 @@ the first silence (the key starts, and stays, clear). A station that never repor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from detectors import _text
+from detectors.health import SILENCE_RULE
 from detectors.station import StationDetector
-from yujing.contracts import Finding, Grade, Hazard, Kind, Reading
+from yujing.contracts import Finding, Kind, Reading
 
 if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detectors.ladder
     from yujing.config.ladders import RuleSpec
@@ -40,11 +43,10 @@ if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detect
 
 __all__ = ["SILENCE_RULE", "SilenceDetector"]
 
-SILENCE_RULE = "silence"
-
 
 class SilenceDetector(StationDetector):
-    """Emits ``sensor/silence`` blue on silence and none on return; grades no hazard rule."""
+    """Emits ``sensor/silence`` (:class:`detectors.health.SilenceReport`) for a station whose
+    hazard detectors do not report it themselves; grades no hazard rule."""
 
     family = "silence"
     judges_quality = False  # every reading is evidence of life, plausible or not
@@ -53,58 +55,10 @@ class SilenceDetector(StationDetector):
         super().__init__(station, rules)
         # seismic channels may share one seq counter: no hold there (as IntensityDetector)
         self.holds = station.kind is not Kind.SEISMIC
-        self._silent_since: float | None = None  # last data time when the silence began
+        self.report_health(silence=True, quality=False)
 
     def _graded(self, rules: Sequence[RuleSpec]) -> Sequence[RuleSpec]:
         return ()
 
     def _apply(self, reading: Reading, *, late: bool) -> list[Finding]:
         return []
-
-    def _on_silence(self, now: float) -> list[Finding]:
-        silent_for = self._silence.silent_for_s()
-        self._silent_since = self._silence.last_data_ts
-        return [
-            self._sensor(
-                Grade.BLUE,
-                now,
-                silent_for,
-                None,
-                _text.silent(silent_for, self._silence.limit_s, Grade.BLUE),
-            )
-        ]
-
-    def _on_return(self, reading: Reading) -> list[Finding]:
-        gap = None if self._silent_since is None else reading.ts - self._silent_since
-        shown = "" if gap is None else f" after {gap:.0f} s of silence"
-        return [self._sensor(Grade.NONE, reading.ts, gap, reading.ts, f"data again{shown}")]
-
-    def _sensor(
-        self,
-        grade: Grade,
-        ts: float,
-        value: float | None,
-        source_ts: float | None,
-        message: str,
-    ) -> Finding:
-        return Finding(
-            area=self.station.id,
-            district=self.station.district,
-            hazard=Hazard.SENSOR,
-            rule=SILENCE_RULE,
-            grade=grade,
-            ts=ts,
-            value=value,
-            threshold=self._silence.limit_s if grade is Grade.BLUE else None,
-            quantity="silence_s",
-            station=self.station.id,
-            message=message,
-            evidence={"limit_s": self._silence.limit_s, "interval_s": self.station.interval_s},
-            source_ts=source_ts,
-        )
-
-    def _snapshot_extra(self) -> dict[str, Any]:
-        return {"silent_since": self._silent_since}
-
-    def _restore_extra(self, extra: dict[str, Any]) -> None:
-        self._silent_since = extra["silent_since"]

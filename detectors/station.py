@@ -53,9 +53,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from detectors import _text
 from detectors._sequence import SequenceGate
 from detectors._silence import SILENCE_FACTOR_DEFAULT, SilenceWatch, silence_limit_s
+from detectors.health import QualityReport, SilenceReport
 from detectors.ladder import LadderState, next_grade, quantities
 from detectors.quality import ClockSpec, QualityGate, QualitySpec
-from yujing.contracts import ConfigError, Finding, Grade, Reading
+from yujing.contracts import ConfigError, Finding, Grade, Kind, Reading
 
 __all__ = ["SILENCE_FACTOR_DEFAULT", "StationDetector", "silence_limit_s"]
 
@@ -111,6 +112,39 @@ class StationDetector:
         self._evidence: dict[str, Any] = {}
         self._head_ts: float | None = None
         self._eval_ts: float | None = None
+        # station-health reports this detector makes, and what they said during one call
+        self._silence_report: SilenceReport | None = None
+        self._quality_report: QualityReport | None = None
+        self._said_silence: list[Finding] = []
+        self._said_quality: list[Finding] = []
+
+    def can_report(self, rules: Sequence[RuleSpec]) -> tuple[bool, bool]:
+        """Could this detector report the station's silence, and its quality, as a separate
+        silence (quality) detector given all the station's ``rules`` would? Silence needs the
+        same readings through the same ``seq`` holding; quality also the same quality checks."""
+        station = self.station
+        silence = (
+            station.kind is not Kind.SEISMIC  # packets are not held; their watch is separate
+            and self.holds
+            and type(self).update is StationDetector.update
+        )
+        whole = _quality_gate(station, rules)
+        quality = (
+            silence
+            and self.judges_quality
+            and self._quality.specs == whole.specs
+            and self._quality.clock_spec == whole.clock_spec
+            and self._quality.hold_s == whole.hold_s
+        )
+        return silence, quality
+
+    def report_health(self, *, silence: bool, quality: bool) -> None:
+        """Also emit the station's ``sensor/silence`` and/or ``sensor/quality`` findings
+        (:mod:`detectors.health`): for the factory, when this detector sees all the station's
+        data. They follow this detector's own findings of the same call, as separate health
+        detectors' findings would."""
+        self._silence_report = SilenceReport(self.station) if silence else None
+        self._quality_report = QualityReport(self.station) if quality else None
 
     # -- the Detector protocol -----------------------------------------------------------------
 
@@ -123,7 +157,7 @@ class StationDetector:
         out: list[Finding] = []
         for ready in self._gate.admit(reading, hold=self.holds):
             out.extend(self._take(ready))
-        return out
+        return self._with_health(out)
 
     def advance(self, now: float) -> list[Finding]:
         out: list[Finding] = []
@@ -136,8 +170,20 @@ class StationDetector:
             out.extend(self._quality_changed(now))
         if self._silence.tick(now):
             out.extend(self._on_silence(now))
+            if self._silence_report is not None:
+                self._said_silence.append(self._silence_report.silent(self._silence, now))
         if not self._silence.silent:
             out.extend(self._expire(now))
+        return self._with_health(out)
+
+    def _with_health(self, out: list[Finding]) -> list[Finding]:
+        """This call's findings, then its health findings (silence, then quality)."""
+        if self._said_silence:
+            out.extend(self._said_silence)
+            self._said_silence.clear()
+        if self._said_quality:
+            out.extend(self._said_quality)
+            self._said_quality.clear()
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -167,6 +213,14 @@ class StationDetector:
             "eval_ts": self._eval_ts,
             "quality": self._quality.snapshot(),
             "blocked": dict(self._blocked),
+            "health": {
+                "silence": None
+                if self._silence_report is None
+                else self._silence_report.silent_since,
+                "quality": None
+                if self._quality_report is None
+                else self._quality_report.reported.value,
+            },
             "extra": self._snapshot_extra(),
         }
 
@@ -200,6 +254,11 @@ class StationDetector:
             self._quality.restore(state["quality"])
             self._blocked = {str(q): str(r) for q, r in state["blocked"].items()}
         self._quality_seen = self._quality.changes = 0
+        health = state.get("health") or {}
+        if self._silence_report is not None:
+            self._silence_report.silent_since = health.get("silence")
+        if self._quality_report is not None and health.get("quality") is not None:
+            self._quality_report.reported = Grade(health["quality"])
         self._restore_extra(state["extra"])
 
     def _take(self, reading: Reading) -> list[Finding]:
@@ -213,6 +272,8 @@ class StationDetector:
             out = self._apply_judged(reading)
         if self._silence.saw(reading.ts):
             out.extend(self._on_return(reading))
+            if self._silence_report is not None:
+                self._said_silence.append(self._silence_report.back(self._silence, reading.ts))
         return out
 
     def _apply_judged(self, reading: Reading) -> list[Finding]:
@@ -230,6 +291,9 @@ class StationDetector:
         if now == self._blocked:
             return []
         before, self._blocked = self._blocked, now
+        if self._quality_report is not None:
+            excluded = self._quality.recent_exclusions()
+            self._said_quality.extend(self._quality_report.changed(self._blocked, excluded, at))
         return self._on_quality(before, at)
 
     def _on_quality(self, before: Mapping[str, str], at: float) -> list[Finding]:

@@ -34,7 +34,7 @@ def test_a_bad_silence_factor_is_a_config_error(bad: float | str) -> None:
 
 def test_silence_turns_graded_rules_unknown_and_data_brings_them_back() -> None:
     spec = station(Kind.PONDING, "P1", interval_s=10.0)
-    gas, watch, _ = build_detectors(spec, rules(spec))
+    gas, watch = LadderDetector(spec, rules(spec)), SilenceDetector(spec, rules(spec))
     assert gas.advance(100.0) == watch.advance(100.0) == []  # the runtime starts watching
     first = reading(spec, 100.0, 1, depth_cm=30.0)
     assert changes(gas.update(first)) == [(100.0, "depth", "orange", 30.0, 27.0)]
@@ -81,10 +81,12 @@ def test_history_older_than_the_first_tick_gets_one_limit_of_grace() -> None:
 
 def test_a_station_that_never_reports_gets_the_sensor_finding_only() -> None:
     spec = station(Kind.PONDING, "P1", interval_s=60.0)
-    depth, watch, _ = build_detectors(spec, rules(spec))
+    depth, watch = LadderDetector(spec, rules(spec)), SilenceDetector(spec, rules(spec))
     events = [("t", 1000.0), ("t", 1180.0), ("t", 1181.0), ("t", 5000.0)]
     assert play(depth, events) == []  # warm-up stays unknown: no none, no unknown finding
     assert [f.grade for f in play(watch, events)] == [Grade.BLUE]
+    (reporting,) = build_detectors(spec, rules(spec))  # the factory's one detector says it
+    assert [(f.rule, f.grade) for f in play(reporting, events)] == [("silence", Grade.BLUE)]
 
 
 def test_while_silent_advance_takes_no_step_down() -> None:
