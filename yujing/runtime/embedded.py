@@ -2,9 +2,10 @@
 
 paho's network thread only enqueues raw messages; this loop drains them in batches, runs the
 :class:`~yujing.pipeline.Pipeline` (whose grader is the alerting service: it journals every
-transition and outbox row before anything is sent), writes dead letters, appends the batch to
-the input log (:mod:`yujing.runtime.recovery`) and only then acknowledges the batch to the
-broker, so a crash before that means redelivery (docs/alerting.md, "What survives kill -9").
+transition and outbox row before anything is sent), writes dead letters and appends the batch to
+the input log (:mod:`yujing.runtime.recovery`); the batch is acknowledged to the broker only once
+that log is on disk (:class:`~yujing.runtime.recovery.SyncedAcks`, off the loop), so a crash
+before that means redelivery (docs/alerting.md, "What survives kill -9").
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from yujing.files import read_json
 from yujing.metrics import Metrics
 from yujing.pipeline import Pipeline, RawMessage, StepResult, latencies
 from yujing.runtime.alerting import build_alerting
-from yujing.runtime.recovery import Checkpoints, InputLog
+from yujing.runtime.recovery import Checkpoints, InputLog, SyncedAcks
 from yujing.storage import StorageWriter
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ class EmbeddedRuntime:
     ) -> None:
         self.settings = settings
         self.on_batch = on_batch
-        """Called on the loop after each batch is processed and acked (benchmarks, diagnostics)."""
+        """Called on the loop after each batch is processed, journaled and logged (benchmarks,
+        diagnostics); its ack follows once the input log is on disk."""
         self.parts = parts or load_parts(settings)
         self.clock = clock or WallClock()
         self.metrics = metrics or Metrics()
@@ -102,7 +104,9 @@ class EmbeddedRuntime:
         self.connected = asyncio.Event()
         self.dead_letters = DeadLetterFile(settings.ingest.dead_letter_path)
         self.snapshot_path = settings.state_dir / "pipeline-state.json"
-        self.input_log = InputLog(settings.state_dir / "input", fsync=settings.recovery.fsync)
+        self.input_log = InputLog(
+            settings.state_dir / "input", fsync=settings.recovery.fsync, defer_sync=True
+        )
         self.checkpoints = Checkpoints(
             self.snapshot_path,
             self.input_log,
@@ -110,6 +114,7 @@ class EmbeddedRuntime:
             fork=settings.recovery.fork,
         )
         self.processed = 0
+        self.acks: SyncedAcks | None = None
         self.storage: StorageWriter | None = None
         if settings.storage.enabled:  # observes every StepResult, never awaited (docs/storage.md)
             self.storage = StorageWriter(
@@ -148,10 +153,13 @@ class EmbeddedRuntime:
         if self.api is not None:
             await self.api.start()
         self.source = MqttSource(settings.mqtt, [subscription(settings.mqtt.topic_prefix)])
+        acks = self.acks = SyncedAcks(self.input_log, self.source.ack)
+        acks.start()
         self.source.start()
         try:
             await self._loop(stop)
         finally:
+            acks.close()  # what was processed is on disk and acknowledged
             self.source.stop()
             self.checkpoints.write_now()
             self.input_log.close()
@@ -166,9 +174,9 @@ class EmbeddedRuntime:
                 self.broker.stop()
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        assert self.source is not None
+        assert self.source is not None and self.acks is not None
         loop = asyncio.get_running_loop()
-        source = self.source
+        source, acks = self.source, self.acks
         batch_max = self.settings.ingest.batch_max
         recovery = self.settings.recovery
         last_tick = last_checkpoint = time.monotonic()
@@ -183,7 +191,7 @@ class EmbeddedRuntime:
                 result = self.pipeline.process(batch, now)
                 self._emit(result)
                 self.input_log.append_batch(batch, now)  # replayable before the broker forgets
-                self.source.ack(raw)
+                acks.submit(raw)  # acknowledged once that is on disk
                 self.processed += len(raw)
                 if self.on_batch is not None:
                     self.on_batch(raw, result)

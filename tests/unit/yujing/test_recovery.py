@@ -11,7 +11,7 @@ from yujing.config.settings import IngestSettings
 from yujing.config.stations import Registry, StationSpec
 from yujing.contracts import Kind
 from yujing.pipeline import Pipeline, RawMessage
-from yujing.runtime.recovery import Checkpoints, InputLog
+from yujing.runtime.recovery import Checkpoints, InputLog, SyncedAcks
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -61,6 +61,33 @@ def test_a_torn_last_batch_is_dropped_not_misread(tmp_path: Path) -> None:
     segment = log.path(log.segment)
     segment.write_bytes(segment.read_bytes()[:-5])  # the kill came mid-write
     assert [e.now for e in InputLog(tmp_path).entries(0)] == [10.0]
+
+
+def test_a_batch_is_acknowledged_only_once_the_log_holds_it_in_order(tmp_path: Path) -> None:
+    """The broker may forget a batch only when a restart could replay it: at each ack the
+    batch is already in the log on disk, across a segment rotation (a checkpoint), and
+    closing acknowledges everything submitted."""
+    log = InputLog(tmp_path, defer_sync=True)
+    acked: list[list[RawMessage]] = []
+    logged_at_ack: list[bool] = []
+
+    def ack(batch: list[RawMessage]) -> None:
+        logged = [m for e in InputLog(tmp_path).entries(0) for m in (e.messages or [])]
+        logged_at_ack.append(all(m in logged for m in batch))
+        acked.append(batch)
+
+    acks = SyncedAcks(log, ack)
+    acks.start()
+    batches = [[gas(2 * i, 1.0), gas(2 * i + 1, 1.5)] for i in range(60)]
+    for i, batch in enumerate(batches):
+        log.append_batch(batch, 100.0 + i)
+        acks.submit(batch)
+        if i == 30:
+            log.rotate()
+    acks.close()
+    log.close()
+    assert acked == batches
+    assert all(logged_at_ack)
 
 
 def test_checkpoint_drops_the_segments_it_covers(tmp_path: Path) -> None:
