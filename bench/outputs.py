@@ -5,6 +5,7 @@ three hours of the 24 h city storm) through the production pipeline and writes o
 finding (evidence included) and per notice, in order; ``python -m bench.outputs check FILE``
 does the same and reports the first line that differs. Run ``write`` before an optimisation and
 ``check`` after it: the performance notes' "outputs identical" claims come from this.
+``--split`` replays with the first tier in a second process (:mod:`yujing.replay.split`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from yujing.config import load_settings
 from yujing.contracts import Finding
 from yujing.pipeline import StepResult
 from yujing.replay.driver import Replay, ReplayOptions
+from yujing.replay.split import SplitReplay
 from yujing.replay.wiring import REPLAY_SETTINGS, build_replay, open_source
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
@@ -46,11 +48,15 @@ class _Keeping(Replay):
         self.lines.extend(json.dumps(n.to_json(), sort_keys=True) for n in result.notices)
 
 
+class _SplitKeeping(SplitReplay, _Keeping):
+    """The same, with the first tier in a second process."""
+
+
 def _finding_line(finding: Finding) -> str:
     return json.dumps(dataclasses.asdict(finding), sort_keys=True, default=str)
 
 
-def lines(only: list[str] | None = None) -> Iterator[str]:
+def lines(only: list[str] | None = None, *, split: bool = False) -> Iterator[str]:
     """The output lines of every case (or of those named in ``only``), each headed by its name."""
     settings = load_settings(REPLAY_SETTINGS)
     for name, tick_s, hours in CASES:
@@ -59,8 +65,9 @@ def lines(only: list[str] | None = None) -> Iterator[str]:
         source, *_ = open_source(SCENARIOS / name)
         if hours is not None:
             source.end = source.first + hours * 3600.0
-        pipeline, grader, _ = build_replay(settings, source, ReplayOptions(tick_s=tick_s))
-        replay = _Keeping(pipeline, grader, ReplayOptions(tick_s=tick_s))
+        options = ReplayOptions(tick_s=tick_s)
+        pipeline, grader, _ = build_replay(settings, source, options)
+        replay = (_SplitKeeping if split else _Keeping)(pipeline, grader, options)
         replay.lines = []
         began = time.perf_counter()
         replay.run(source)
@@ -86,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["write", "check"])
     parser.add_argument("file", type=Path)
     parser.add_argument("--only", nargs="*", help="scenario name prefixes (default: all)")
+    parser.add_argument("--split", action="store_true", help="replay on two processes")
     args = parser.parse_args(argv)
     if args.action == "write":
-        args.file.write_text("".join(line + "\n" for line in lines(args.only)))
+        args.file.write_text("".join(line + "\n" for line in lines(args.only, split=args.split)))
         return 0
     expected = _cases(args.file.read_text().splitlines(), args.only)
-    got = list(lines(args.only))
+    got = list(lines(args.only, split=args.split))
     for number, (want, have) in enumerate(zip(expected, got, strict=False), 1):
         if want != have:
             print(f"line {number} differs:\n  was: {want[:400]}\n  now: {have[:400]}")

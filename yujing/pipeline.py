@@ -7,7 +7,7 @@ virtual clock, the Faust agents call the same stages; all get identical output f
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -102,38 +102,7 @@ class Pipeline:
     def process(self, messages: Iterable[RawMessage], now: float) -> StepResult:
         """Decode, detect and grade a batch of messages at time ``now``."""
         out = self._feed(messages, now)
-        self._grade(out, now)
-        self._observe(out)
-        return out
-
-    def recover(self, messages: Iterable[RawMessage] | None, now: float) -> None:
-        """Feed the detectors a batch (or, ``messages`` None, a tick) they already saw before a
-        crash, without grading: the book's own journal already holds what they decided
-        (:mod:`yujing.runtime.recovery`)."""
-        if messages is None:
-            self._advance(now)
-        else:
-            self._feed(messages, now)
-
-    def _feed(self, messages: Iterable[RawMessage], now: float) -> StepResult:
-        out = StepResult()
-        for message in messages:
-            try:
-                reading = self.decoder.decode(
-                    message.topic, message.payload, now, received=message.received
-                )
-            except PayloadRejected as rejected:
-                out.rejected.append(
-                    DeadLetter(
-                        received=message.received,
-                        topic=message.topic,
-                        reason=rejected.reason,
-                        detail=rejected.detail,
-                        payload=message.payload,
-                    )
-                )
-                continue
-            self._detect(reading, out)
+        self.grade(out, now)
         return out
 
     def process_readings(self, readings: Iterable[Reading], now: float) -> StepResult:
@@ -141,50 +110,73 @@ class Pipeline:
         a scenario, skipping JSON): ingest's post-decode checks (``future_timestamp``, the
         station history's ``duplicate`` and ``too_late``) still apply (:func:`_admit`)."""
         out = StepResult()
-        for reading in readings:
+        for reading in self.admitted(readings, now, out, wire=False):
+            self.second_tier(reading, self.first_tier(reading), out)
+        self.grade(out, now)
+        return out
+
+    def recover(self, messages: Iterable[RawMessage] | None, now: float) -> None:
+        """Feed the detectors a batch (or, ``messages`` None, a tick) they already saw before a
+        crash, without grading: the book's own journal already holds what they decided
+        (:mod:`yujing.runtime.recovery`)."""
+        if messages is None:
+            self.areas.advance(now, self.first_tier_advance(now))
+        else:
+            self._feed(messages, now)
+
+    def tick(self, now: float) -> StepResult:
+        """Let time pass: silence, window expiry, book housekeeping."""
+        return self.tick_after(now, self.first_tier_advance(now))
+
+    # -- the stages, for runtimes that split them (yujing.replay.split) ------------------------
+
+    def admitted(
+        self, items: Iterable[Reading | RawMessage], now: float, out: StepResult, *, wire: bool
+    ) -> Iterator[Reading]:
+        """The readings ingest admits (decoded from messages when ``wire``); the others become
+        dead letters in ``out``. Admission is deterministic: run on the same items in the same
+        order, two pipelines admit the same readings."""
+        if wire:
+            for message in items:
+                assert isinstance(message, RawMessage)
+                try:
+                    yield self.decoder.decode(
+                        message.topic, message.payload, now, received=message.received
+                    )
+                except PayloadRejected as rejected:
+                    out.rejected.append(_dead_letter(rejected, message))
+            return
+        for reading in items:
+            assert isinstance(reading, Reading)
             try:
                 _admit(self.decoder, reading, now)
             except PayloadRejected as rejected:
-                out.rejected.append(
-                    DeadLetter(
-                        received=reading.received,
-                        topic=reading_topic(
-                            self.decoder.prefix, reading.district, reading.kind, reading.station
-                        ),
-                        reason=rejected.reason,
-                        detail=rejected.detail,
-                        payload=b"",
-                    )
+                topic = reading_topic(
+                    self.decoder.prefix, reading.district, reading.kind, reading.station
                 )
+                message = RawMessage(topic, b"", reading.received)
+                out.rejected.append(_dead_letter(rejected, message))
                 continue
-            self._detect(reading, out)
-        self._grade(out, now)
-        self._observe(out)
-        return out
+            yield reading
 
-    def _detect(self, reading: Reading, out: StepResult) -> None:
-        out.readings.append(reading)
+    def first_tier(self, reading: Reading) -> list[Finding]:
+        """The per-station detectors of the reading's station: their findings."""
         first: list[Finding] = []
         for detector in self.detectors[reading.station]:
             try:
                 first.extend(detector.update(reading))
             except Exception:  # a detector bug must not stop the other stations
                 self._detector_failed(detector, reading.station)
+        return first
+
+    def second_tier(self, reading: Reading, first: list[Finding], out: StepResult) -> None:
+        """Area, network and chain detectors on one admitted reading and what the first tier
+        found in it; what goes on towards the book lands in ``out``."""
+        out.readings.append(reading)
         out.findings.extend(self.areas.update(reading, first))
 
-    def tick(self, now: float) -> StepResult:
-        """Let time pass: silence, window expiry, book housekeeping."""
-        out = self._advance(now)
-        self._grade(out, now)
-        out.notices.extend(self.book.advance(now))
-        self._observe(out)
-        if self._completeness_at is None or now - self._completeness_at >= COMPLETENESS_EVERY_S:
-            self._completeness_at = now
-            self._observe_completeness()
-        return out
-
-    def _advance(self, now: float) -> StepResult:
-        out = StepResult()
+    def first_tier_advance(self, now: float) -> list[Finding]:
+        """Time passes for every per-station detector: their time-driven findings."""
         first: list[Finding] = []
         for station, detectors in self.detectors.items():
             for detector in detectors:
@@ -192,7 +184,29 @@ class Pipeline:
                     first.extend(detector.advance(now))
                 except Exception:  # a detector bug must not stop the other stations
                     self._detector_failed(detector, station)
+        return first
+
+    def tick_after(self, now: float, first: list[Finding]) -> StepResult:
+        """The rest of a tick, given the first tier's time-driven findings at ``now``."""
+        out = StepResult()
         out.findings.extend(self.areas.advance(now, first))
+        out.notices.extend(self.book.apply(out.findings, now))
+        out.notices.extend(self.book.advance(now))  # escalation, repeats, expiry
+        self._observe(out)
+        if self._completeness_at is None or now - self._completeness_at >= COMPLETENESS_EVERY_S:
+            self._completeness_at = now
+            self._observe_completeness()
+        return out
+
+    def grade(self, out: StepResult, now: float) -> None:
+        """The alert book on a step's findings; metrics of the whole step."""
+        out.notices.extend(self.book.apply(out.findings, now))
+        self._observe(out)
+
+    def _feed(self, messages: Iterable[RawMessage], now: float) -> StepResult:
+        out = StepResult()
+        for reading in self.admitted(messages, now, out, wire=True):
+            self.second_tier(reading, self.first_tier(reading), out)
         return out
 
     def _detector_failed(self, detector: Detector, station: str) -> None:
@@ -200,9 +214,6 @@ class Pipeline:
         log.exception("detector failed", extra={"detector": name, "station": station})
         if self.metrics is not None:
             self.metrics.detector_errors.labels(name).inc()
-
-    def _grade(self, out: StepResult, now: float) -> None:
-        out.notices.extend(self.book.apply(out.findings, now))
 
     def _observe(self, out: StepResult) -> None:
         metrics = self.metrics
@@ -269,6 +280,16 @@ class Pipeline:
             self.areas.restore(state["areas"])
         if state.get("book") is not None:
             self.book.restore(state["book"])
+
+
+def _dead_letter(rejected: PayloadRejected, message: RawMessage) -> DeadLetter:
+    return DeadLetter(
+        received=message.received,
+        topic=message.topic,
+        reason=rejected.reason,
+        detail=rejected.detail,
+        payload=message.payload,
+    )
 
 
 def _admit(decoder: Decoder, reading: Reading, now: float) -> None:

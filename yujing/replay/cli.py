@@ -66,6 +66,9 @@ def replay(
     tail_s: Annotated[float, typer.Option(help="keep ticking this long after the end")] = 0.0,
     plots: Annotated[int, typer.Option(help="key stations to plot (0: none)")] = 6,
     timeline: Annotated[int, typer.Option(help="notices to print (0: none)")] = 40,
+    split: Annotated[
+        bool, typer.Option(help="per-station detectors in a second process (two cores)")
+    ] = True,
 ) -> None:
     """Replay a scenario or recording through the production pipeline on a virtual clock, as
     fast as the CPU allows; write the notice timeline, skill report, plots and report.html."""
@@ -78,7 +81,7 @@ def replay(
 
     try:
         settings = load_settings(config or REPLAY_SETTINGS)
-        options = ReplayOptions(step_s=step_s, tick_s=tick_s or settings.tick_s)
+        options = ReplayOptions(step_s=step_s, tick_s=tick_s or settings.tick_s, split=split)
         with Progress(
             TextColumn("replay"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=True,

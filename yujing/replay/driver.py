@@ -46,6 +46,7 @@ class ReplayOptions:
     step_s: float = 1.0
     tick_s: float = 1.0
     chunk_s: float | None = None  # None: the source's ``chunk_s``, else 600 s
+    split: bool = False  # first tier in a forked child (yujing.replay.split): two cores
 
     def __post_init__(self) -> None:
         if (
@@ -132,16 +133,18 @@ class Replay:
                 j += 1
             now = (slot + 1) * step
             self._ticks_until(now, inclusive=False)
-            batch = items[i:j]
-            if wire:
-                messages = [m for m in batch if isinstance(m, RawMessage)]
-                result = self.pipeline.process(messages, now)
-            else:
-                readings = [r for r in batch if isinstance(r, Reading)]
-                result = self.pipeline.process_readings(readings, now)
-            self._count(result)
+            self._count(self._batch(items[i:j], now, wire))
             self.stats.batches += 1
             i = j
+
+    def _batch(self, batch: list[Item], now: float, wire: bool) -> StepResult:
+        """One slot's items through the pipeline at ``now``."""
+        if wire:
+            return self.pipeline.process([m for m in batch if isinstance(m, RawMessage)], now)
+        return self.pipeline.process_readings([r for r in batch if isinstance(r, Reading)], now)
+
+    def _tick(self, at: float) -> StepResult:
+        return self.pipeline.tick(at)
 
     def _ticks_until(self, until: float, *, inclusive: bool) -> None:
         tick = self.options.tick_s
@@ -149,7 +152,7 @@ class Replay:
             at = self._tick_k * tick
             if at > until or (at == until and not inclusive):
                 return
-            self._count(self.pipeline.tick(at))
+            self._count(self._tick(at))
             self.stats.ticks += 1
             self._tick_k += 1
 

@@ -4,6 +4,8 @@ that policy replaced by a :class:`~yujing.replay.recorder.RecordingGrader`."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from pathlib import Path
 
 from alerting import AlertPipeline
@@ -26,6 +28,7 @@ from yujing.pipeline import Pipeline
 from yujing.replay.driver import Replay, ReplayOptions
 from yujing.replay.recorder import RecordingGrader
 from yujing.replay.sources import RecordingSource, ReplaySource, ScenarioSource
+from yujing.replay.split import SplitReplay
 from yujing.runtime.alerting import build_alerting
 
 __all__ = ["REPLAY_SETTINGS", "alert_pipeline", "build_replay", "open_source"]
@@ -98,4 +101,10 @@ def build_replay(
         topic_prefix=settings.mqtt.topic_prefix,
         grader=grader,
     )
-    return pipeline, grader, Replay(pipeline, grader, options)
+    loop = SplitReplay if options.split and can_split() else Replay
+    return pipeline, grader, loop(pipeline, grader, options)
+
+
+def can_split() -> bool:
+    """Is a split replay possible and worth it here (``fork``, and a second core)?"""
+    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) >= 2
