@@ -25,6 +25,7 @@ from yujing.contracts import Finding, Grade
 __all__ = ["SampledDetector"]
 
 Array = npt.NDArray[np.float64]
+_UNRAISED = (Grade.NONE, Grade.UNKNOWN)
 
 
 class SampledDetector(StationDetector):
@@ -65,11 +66,11 @@ class SampledDetector(StationDetector):
             self._eval_ts = self._at(times[-1])
             return first
         old = self._eval_ts
-        bands = np.searchsorted(edges, values, side="right")
-        cuts = {0, *(np.flatnonzero(np.diff(bands)) + 1).tolist()}
+        starts = _run_starts(edges, values)
         if old is not None:  # late samples (more alarming only) never share a run with fresh ones
-            cuts.add(bisect.bisect_left(times, old))
-        starts = sorted(c for c in cuts if c < len(times))
+            fresh = bisect.bisect_left(times, old)
+            if 0 < fresh < len(times) and fresh not in starts:
+                bisect.insort(starts, fresh)
         ends = [*starts[1:], len(times)]
         out: list[Finding] = []
         for start, end in zip(starts, ends, strict=True):
@@ -107,15 +108,48 @@ class SampledDetector(StationDetector):
             )
         if not peak < lowest:  # NaN (warming up) is not quiet either
             return False
-        return all(
-            t.state.grade in (Grade.NONE, Grade.UNKNOWN) and t.state.below_since is None
-            for t in self._tracks.values()
-        )
+        for track in self._tracks.values():  # a loop: all() over a generator cost more here
+            state = track.state
+            if state.below_since is not None or state.grade not in _UNRAISED:
+                return False
+        return True
+
+    def _settle_quiet(self, last_t: float) -> bool:
+        """For a packet :meth:`_quiet` said is quiet: when every rule already has a grade, move
+        the ladder's clock to the packet's last sample (``last_t``) and return True; the
+        caller then builds no per-sample series at all.
+
+        Why: this is what :meth:`_walk` does with a quiet packet once no rule waits for its
+        first grade (unknown → none), and it is the case of almost every packet of every
+        station; building times, values and evidence for it cost more than the filters.
+        """
+        for track in self._tracks.values():
+            if track.state.grade is Grade.UNKNOWN:
+                return False  # the first sample grades it: :meth:`_walk` does that
+        self._eval_ts = self._at(last_t)
+        return True
 
     def _next_due(self) -> float | None:
-        dues = [
-            d
-            for spec, key, _ in self._plan
-            if (d := step_down_due(spec.ladder, self._tracks[key].state)) is not None
-        ]
-        return min(dues, default=None)
+        """The earliest time a running dwell ends (None: no dwell running)."""
+        due = None
+        for spec, key, _ in self._plan:
+            state = self._tracks[key].state
+            if state.below_since is None:
+                continue  # no dwell (what step_down_due answers first, without the call)
+            d = step_down_due(spec.ladder, state)
+            if d is not None and (due is None or d < due):
+                due = d
+        return due
+
+
+def _run_starts(edges: Array, values: Array) -> list[int]:
+    """Indices where a run of values in the same band between ``edges`` begins (0 first).
+
+    Why not ``np.diff``: its wrapper costs as much as the comparison on 100 samples, and this
+    runs for every packet of a station above a rung.
+
+    >>> _run_starts(np.array([1.0, 2.0]), np.array([0.5, 0.7, 1.5, 1.6, 0.1]))
+    [0, 2, 4]
+    """
+    bands = edges.searchsorted(values, side="right")
+    return [0, *(np.flatnonzero(bands[1:] != bands[:-1]) + 1).tolist()]

@@ -120,19 +120,40 @@ def locate(
     xs = np.arange(low[0], high[0] + GRID_STEP_KM / 2, GRID_STEP_KM)
     ys = np.arange(low[1], high[1] + GRID_STEP_KM / 2, GRID_STEP_KM)
     gx, gy = np.meshgrid(xs, ys)
-    candidates = np.stack([gx.ravel(), gy.ravel()], axis=1)  # (m, 2)
-    distance = np.linalg.norm(candidates[:, None, :] - xy_km[None, :, :], axis=2)  # (m, n)
-    travel = np.hypot(distance, depth_km) / vp_km_s
-    origins = times[None, :] - travel
+    cx, cy = gx.ravel(), gy.ravel()  # m candidates
+    origins = _origins(cx, cy, xy_km, times, vp_km_s, depth_km)  # (m, n)
     origin = origins.mean(axis=1)
-    spread = np.sqrt(np.mean((origins - origin[:, None]) ** 2, axis=1))
+    deviation = np.subtract(origins, origin[:, None], out=origins)
+    deviation *= deviation
+    spread = np.sqrt(np.mean(deviation, axis=1))
     best = int(np.argmin(spread))
-    return (
-        float(candidates[best, 0]),
-        float(candidates[best, 1]),
-        float(origin[best]),
-        float(spread[best]),
-    )
+    return float(cx[best]), float(cy[best]), float(origin[best]), float(spread[best])
+
+
+def _origins(
+    cx: np.ndarray[Any, np.dtype[np.float64]],
+    cy: np.ndarray[Any, np.dtype[np.float64]],
+    xy_km: np.ndarray[Any, np.dtype[np.float64]],
+    times: np.ndarray[Any, np.dtype[np.float64]],
+    vp_km_s: float,
+    depth_km: float,
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """``onset - travel time`` for each candidate epicentre (rows) and station (columns).
+
+    Why written out: ``np.linalg.norm`` over an (m, n, 2) difference array cost 60 % of a
+    location (m ~ 8,000 candidates) in temporaries. ``sqrt(dx·dx + dy·dy)`` is what norm
+    computes for two components, and the arrays keep norm's (m, n) C order, so the later
+    row means sum in the same order: the same bits, in 2 (m, n) buffers reused in place.
+    """
+    dx = cx[:, None] - xy_km[None, :, 0]
+    dy = cy[:, None] - xy_km[None, :, 1]
+    dx *= dx
+    dy *= dy
+    dx += dy
+    distance = np.sqrt(dx, out=dx)
+    travel = np.hypot(distance, depth_km, out=dy)
+    travel /= vp_km_s
+    return np.subtract(times[None, :], travel, out=travel)
 
 
 @dataclass(slots=True)

@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detect
     from yujing.config.ladders import RuleSpec
     from yujing.config.stations import StationSpec
 
-__all__ = ["QUANTITY", "StaLtaDetector", "TriggerSettings", "flat_mask"]
+__all__ = ["QUANTITY", "StaLtaDetector", "TriggerSettings", "flat_mask", "no_repeats"]
 
 Array = npt.NDArray[np.float64]
 QUANTITY = "sta_lta"
@@ -107,6 +107,13 @@ class TriggerSettings:
         )
 
 
+def no_repeats(samples: Array, previous: float | None) -> bool:
+    """No sample equals the one before it (the first compared with ``previous``): then no
+    sample can be part of a flat run, whatever run was carried in (:func:`flat_mask`'s fast
+    case, tested alone so a live packet needs no mask at all)."""
+    return bool(samples[0] != previous and not (samples[1:] == samples[:-1]).any())
+
+
 def flat_mask(
     samples: Array, previous: float | None, run: int, min_run: int
 ) -> tuple[npt.NDArray[np.bool_], float, int]:
@@ -120,12 +127,12 @@ def flat_mask(
     ([False, True, True, False, False], 2.0, 1)
     """
     n = samples.size
-    if samples[0] != previous and not (samples[1:] == samples[:-1]).any():
+    if no_repeats(samples, previous):  # no two equal in a row: the common case
         return (
             _NO_DEAD[:n] if n <= _NO_DEAD.size else np.zeros(n, dtype=np.bool_),
             float(samples[-1]),
             1,
-        )  # no two equal in a row: the common case
+        )
     same = np.empty(n, dtype=np.bool_)
     same[0] = previous is not None and samples[0] == previous
     same[1:] = samples[1:] == samples[:-1]
@@ -246,22 +253,17 @@ class StaLtaDetector(SampledDetector):
         samples = np.asarray(wave.samples, dtype=np.float64)
         min_run = max(2, round(self.settings.flat_gap_s * wave.sr_hz))
         was_dead = state.flat_run >= min_run
-        dead, state.flat_value, state.flat_run = flat_mask(
-            samples, state.flat_value, state.flat_run, min_run
-        )
-        if was_dead or dead.any():
-            ratio = np.full(samples.size, np.nan)
-            # live stretches; one that follows a dead stretch starts the channel afresh
-            for start, stop, after_dead in _live_segments(dead, was_dead):
-                if after_dead:
-                    out.extend(self._restart(state, wave, wave.t0 + start / wave.sr_hz))
-                ratio[start:stop] = self._filter(state, samples[start:stop])
-        else:
+        if not was_dead and no_repeats(samples, state.flat_value):  # live: the common case
+            state.flat_value, state.flat_run = float(samples[-1]), 1
             ratio = self._filter(state, samples)
+        else:
+            ratio = self._filter_dead(state, wave, samples, min_run, was_dead, out)
         state.next_t = wave.end
-        if self._quiet(ratio):  # no NaN (warm) and nothing near a rung: two samples tell all
-            last = (ratio.size - 1) / wave.sr_hz
-            times, values = [wave.t0, wave.t0 + last], ratio[[0, -1]]
+        if self._quiet_scalar(float(ratio.max())):  # no NaN (warm), nothing near a rung
+            last_t = wave.t0 + (ratio.size - 1) / wave.sr_hz
+            if self._settle_quiet(last_t):
+                return out
+            times, values = [wave.t0, last_t], ratio[[0, -1]]  # two samples tell all
         else:
             valid = np.flatnonzero(~np.isnan(ratio))
             if valid.size == 0:
@@ -283,8 +285,31 @@ class StaLtaDetector(SampledDetector):
         return out
 
     def _filter(self, state: _Channel, samples: Array) -> Array:
-        filtered = state.bandpass.process(samples[None, :])
-        return np.asarray(state.stalta.process(filtered)[0], dtype=np.float64)
+        """Band-pass then STA/LTA ratio of one live stretch, carrying the channel's state."""
+        return state.stalta.process_one(state.bandpass.process_one(samples))
+
+    def _filter_dead(
+        self,
+        state: _Channel,
+        wave: Waveform,
+        samples: Array,
+        min_run: int,
+        was_dead: bool,
+        out: list[Finding],
+    ) -> Array:
+        """The ratio of a packet that has (or follows) flat samples: NaN on dead stretches,
+        each live stretch after one starting the channel afresh (its findings into ``out``)."""
+        dead, state.flat_value, state.flat_run = flat_mask(
+            samples, state.flat_value, state.flat_run, min_run
+        )
+        if not (was_dead or dead.any()):
+            return self._filter(state, samples)
+        ratio = np.full(samples.size, np.nan)
+        for start, stop, after_dead in _live_segments(dead, was_dead):
+            if after_dead:
+                out.extend(self._restart(state, wave, wave.t0 + start / wave.sr_hz))
+            ratio[start:stop] = self._filter(state, samples[start:stop])
+        return ratio
 
     def _restart(self, state: _Channel, wave: Waveform, at: float) -> list[Finding]:
         state.bandpass.reset(0)

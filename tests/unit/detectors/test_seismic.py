@@ -193,3 +193,27 @@ def test_missing_intensity_params_are_a_config_error() -> None:
     spec = rules(SITE, IntensityDetector)[0]
     with pytest.raises(ConfigError, match="intensity_slope"):
         IntensityDetector(SITE, [replace(spec, params=MappingProxyType({}))])
+
+
+def test_trailing_pga_one_window_path_equals_the_sliding_filter() -> None:
+    """A full tail and a packet of at most one window take the accumulation path; its values
+    must be the filter's to the bit, NaN and infinity included."""
+    from scipy.ndimage import maximum_filter1d
+
+    def sliding(cut: npt.NDArray[np.float64], tail: npt.NDArray[np.float64], width: int) -> Any:
+        joined = np.concatenate((tail, cut))
+        out = maximum_filter1d(joined, size=width, origin=(width - 1) // 2, mode="nearest")
+        return out[tail.size :]
+
+    rng = np.random.default_rng(11)
+    for _ in range(2000):
+        width = int(rng.integers(2, 40))
+        cut = np.abs(rng.normal(size=int(rng.integers(1, width + 1))))
+        tail = np.abs(rng.normal(size=width - 1))
+        if rng.random() < 0.3:  # ties
+            cut, tail = np.round(cut, 1), np.round(tail, 1)
+        if rng.random() < 0.1:
+            cut[rng.integers(cut.size)] = np.nan
+        if rng.random() < 0.1:
+            tail[rng.integers(tail.size)] = rng.choice([np.nan, np.inf])
+        np.testing.assert_array_equal(trailing_pga(cut, tail, width), sliding(cut, tail, width))
