@@ -59,7 +59,8 @@ Walk-through (a flood level rule of one station; no dwell, it is the ladder's jo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, insort
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -68,23 +69,40 @@ from alerting.entry import Entry
 from alerting.flapping import FlapPolicy
 from alerting.model import SuppressedReason
 from alerting.slots import Slot, parse_slot, slot_id
+from alerting.timers import DueQueue, early
 from yujing.contracts import (
     Alert,
     AlertKey,
     AlertState,
     Finding,
     Grade,
+    Hazard,
     Notice,
     NoticeReason,
 )
 
-__all__ = ["SNAPSHOT_FORMAT", "AlertBook", "BookPolicy", "Slot", "decide"]
+__all__ = ["SNAPSHOT_FORMAT", "AlertBook", "BookPolicy", "Place", "Slot", "decide", "place_of"]
 
 SNAPSHOT_FORMAT = 2
 PART_ENTRY = "book.entry"
 PART_VERSION = "book.version"
 
 Row = tuple[str, str, Any]  # (part, id, plain JSON or None for "deleted") — the journal's unit
+# (district, hazard, is_drill): where an alert is, i.e. which district group it belongs to
+Place = tuple[str, Hazard, bool]
+NOW = float("-inf")  # a due time that is due at the next advance, whatever its ``now``
+
+
+def place_of(alert: Alert) -> Place:
+    return alert.district, alert.key.hazard, alert.is_drill
+
+
+def _insert(order: list[Slot], slot: Slot) -> None:
+    insort(order, slot)
+
+
+def _remove(order: list[Slot], slot: Slot) -> None:
+    del order[bisect_left(order, slot)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +151,15 @@ class AlertBook:
 
     Every change is remembered until :meth:`changes` hands it to the journal, so the book on
     disk is never older than the last committed step.
+
+    Indexes, because every batch and every tick of a storm asks for the active alerts: the
+    active slots are kept sorted (:meth:`alerts` lists them without sorting) and by
+    :data:`Place` (:meth:`alerts_at`, one district group's members); entries with a timer (a
+    dwell, flapping reversals, an entry to forget) are in a :class:`~alerting.timers.DueQueue`,
+    so :meth:`advance` looks only at those that are due. Only :meth:`_transition` changes an
+    alert's grade, district or activity, so it alone moves slots between the indexes; it also
+    notes the slots and places it changed, for the inhibitor and the grouper
+    (:meth:`drain_changed_slots`, :meth:`drain_changed_places`).
     """
 
     def __init__(self, policy: BookPolicy | None = None) -> None:
@@ -143,6 +170,11 @@ class AlertBook:
         self._dirty_versions: set[AlertKey] = set()
         self._held: list[tuple[Slot, SuppressedReason]] = []
         self._now: float | None = None
+        self._order: list[Slot] = []  # active slots, sorted
+        self._places: dict[Place, list[Slot]] = {}  # active slots by place, sorted
+        self._changed_slots: set[Slot] = set()
+        self._changed_places: set[Place] = set()
+        self._timers = DueQueue()
 
     # ---- transitions ------------------------------------------------------------------------
 
@@ -181,14 +213,18 @@ class AlertBook:
             target = entry.effective
             if entry.pending_since is None:
                 entry.pending_since = now
-        return self._settle(slot, entry, target, now, finding)
+        notices = self._settle(slot, entry, target, now, finding)
+        self._schedule(slot, entry)
+        return notices
 
     def advance(self, now: float) -> list[Notice]:
         """Let time pass to ``now``: finish dwells, let flapping calm down, forget quiet keys."""
         self._now = now if self._now is None else max(self._now, now)
         out: list[Notice] = []
-        for slot in sorted(self._entries):
-            entry = self._entries[slot]
+        for slot in sorted(self._timers.pop_due(now)):
+            entry = self._entries.get(slot)
+            if entry is None:
+                continue
             dwell_s = self.policy.dwell_s(entry.is_area)
             if (
                 entry.pending_since is not None
@@ -212,7 +248,35 @@ class AlertBook:
             ):
                 del self._entries[slot]
                 self._dirty_entries.add(slot)
+            else:
+                self._schedule(slot, entry)
         return out
+
+    def _schedule(self, slot: Slot, entry: Entry) -> None:
+        """Put ``slot`` in the timer queue at its next due time, if it has one."""
+        due = self._due_at(entry)
+        if due is not None:
+            self._timers.schedule(slot, due)
+
+    def _due_at(self, entry: Entry) -> float | None:
+        """When :meth:`advance` may have something to do for ``entry`` (a little early), or
+        None if only a finding can change it. What is due: a dwell that runs out (not while
+        blind: a finding ends the blindness first), the oldest flapping reversal leaving the
+        window (only then can the flapping state change), an idle entry to forget."""
+        flap = entry.flap
+        if not entry.is_active and entry.effective is Grade.NONE:
+            if entry.pending_since is None and not flap.reversals:
+                return NOW
+        due: float | None = None
+        if entry.pending_since is not None and entry.blind_since is None:
+            due = early(entry.pending_since + self.policy.dwell_s(entry.is_area))
+        if flap.reversals:
+            policy = self.policy.flap
+            if not policy.enabled:
+                return NOW
+            calm = early(min(flap.reversals) + policy.window_s)
+            due = calm if due is None else min(due, calm)
+        return due
 
     def acknowledge(self, key: AlertKey, is_drill: bool, officer: str, now: float) -> Notice | None:
         """A firing alert becomes acknowledged (a new version); None when it is not firing."""
@@ -301,7 +365,7 @@ class AlertBook:
         else:
             state = old.state
         fired = reason is NoticeReason.FIRED
-        entry.alert = Alert(
+        entry.alert = alert = Alert(
             key=slot[0],
             district=cause.district,
             grade=grade,
@@ -312,9 +376,10 @@ class AlertBook:
             findings=(cause,) if fired else (*old.findings, cause)[-self.policy.max_findings :],
             is_drill=slot[1],
         )
+        self._reindex(slot, old, alert)
         return Notice(
             key=slot[0],
-            version=entry.alert.version,
+            version=alert.version,
             reason=reason,
             grade=grade,
             previous_grade=old.grade,
@@ -360,6 +425,36 @@ class AlertBook:
             stations=entry.stations,
         )
 
+    def _reindex(self, slot: Slot, old: Alert, new: Alert) -> None:
+        """Move ``slot`` in the indexes after a transition from ``old`` to ``new``."""
+        self._changed_slots.add(slot)
+        was, now = old.grade is not Grade.NONE, new.grade is not Grade.NONE
+        before, after = place_of(old), place_of(new)
+        self._changed_places.add(before)
+        self._changed_places.add(after)
+        if was and (not now or before != after):
+            members = self._places[before]
+            _remove(members, slot)
+            if not members:
+                del self._places[before]
+        if now and (not was or before != after):
+            _insert(self._places.setdefault(after, []), slot)
+        if was != now:
+            (_insert if now else _remove)(self._order, slot)
+
+    def _rebuild_indexes(self) -> None:
+        """Every index from the entries (after :meth:`load`); every place counts as changed
+        and every entry is looked at by the next :meth:`advance`."""
+        self._changed_slots.update(self._entries)
+        self._order = sorted(slot for slot, entry in self._entries.items() if entry.is_active)
+        self._places = {}
+        for slot in self._order:
+            self._places.setdefault(place_of(self._entries[slot].alert), []).append(slot)
+        self._changed_places.update(place_of(e.alert) for e in self._entries.values())
+        self._timers.clear()
+        for slot in self._entries:
+            self._timers.schedule(slot, NOW)
+
     def _bump(self, key: AlertKey) -> int:
         version = self._versions.get(key, 0) + 1
         self._versions[key] = version
@@ -370,13 +465,23 @@ class AlertBook:
 
     def alerts(self) -> list[Alert]:
         """Active alerts (real and drill), ordered by key, real before drill."""
-        return [e.alert for _, e in self._active()]
+        entries = self._entries
+        return [entries[slot].alert for slot in self._order]
 
-    def _active(self) -> Iterator[tuple[Slot, Entry]]:
-        for slot in sorted(self._entries):
-            entry = self._entries[slot]
-            if entry.is_active:
-                yield slot, entry
+    def alerts_at(self, place: Place) -> list[Alert]:
+        """The active alerts of one place (district, hazard, drill), in :meth:`alerts` order."""
+        entries = self._entries
+        return [entries[slot].alert for slot in self._places.get(place, ())]
+
+    def drain_changed_slots(self) -> set[Slot]:
+        """Slots whose alert changed (grade, district, activity) since the last call."""
+        changed, self._changed_slots = self._changed_slots, set()
+        return changed
+
+    def drain_changed_places(self) -> set[Place]:
+        """Places whose alerts changed (grade, district, activity) since the last call."""
+        changed, self._changed_places = self._changed_places, set()
+        return changed
 
     def get(self, key: AlertKey, *, is_drill: bool = False) -> Alert | None:
         entry = self._entries.get((key, is_drill))
@@ -448,6 +553,7 @@ class AlertBook:
         self._entries = entries
         self._dirty_entries.clear()
         self._dirty_versions.clear()
+        self._rebuild_indexes()
 
     def rows(self) -> list[Row]:
         """The whole state as rows (what :meth:`load` takes)."""

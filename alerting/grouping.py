@@ -18,6 +18,14 @@ pages nobody). Timing, after Alertmanager's ``group_wait`` and ``group_interval`
 - members leaving lower the group's grade, which steps down after the area dwell.
 
 The group's ``stations`` (on its notices) are the member areas, highest grade first.
+
+Which groups a step looks at: a batch of findings, the groups its notices touched (``only``);
+a tick, every group whose members may have changed since it was last looked at (the book notes
+the places of its transitions, :meth:`AlertBook.drain_changed_places`), whose timer (``wait_s``,
+``interval_s``) is due, or that took a member's peak last time (the peak is gone now). Any
+other group would do nothing: its inputs are those it was last brought up to date with. When
+muting may have changed for anyone (a silence started or ended, the inhibiting alerts changed),
+the pipeline asks for every group instead.
 """
 
 from __future__ import annotations
@@ -26,9 +34,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from alerting.book import AlertBook
+from alerting.book import AlertBook, Place
 from alerting.inhibition import GROUP_RULE
 from alerting.slots import Slot, parse_slot, slot_id
+from alerting.timers import DueQueue, early
 from yujing.contracts import Alert, AlertKey, Finding, Grade, Notice, NoticeReason, max_grade
 
 __all__ = ["GroupPolicy", "Grouper", "group_slot", "is_group"]
@@ -62,6 +71,17 @@ def group_slot(alert: Alert) -> Slot:
     return AlertKey(alert.district, alert.key.hazard, GROUP_RULE), alert.is_drill
 
 
+def _place_group(place: Place) -> Slot:
+    """The group slot of the alerts at ``place`` (a group's own alert is at its own place)."""
+    district, hazard, is_drill = place
+    return AlertKey(district, hazard, GROUP_RULE), is_drill
+
+
+def _ranked(members: list[Alert]) -> list[Alert]:
+    """Members highest grade first, then by area; ties keep the book's (key) order."""
+    return sorted(members, key=lambda a: (-a.grade.rank, a.key.area))
+
+
 def _state_json(state: _GroupState) -> dict[str, Any]:
     return {"waiting_since": state.waiting_since, "list_sent_at": state.list_sent_at}
 
@@ -79,6 +99,8 @@ class Grouper:
         self.policy = policy or GroupPolicy()
         self._state: dict[Slot, _GroupState] = {}
         self._dirty: set[Slot] = set()
+        self._stale: set[Slot] = set()  # inputs may have changed since last looked at
+        self._timers = DueQueue()  # waiting to fire, or newcomers waiting for the interval
 
     def step(
         self,
@@ -96,6 +118,10 @@ class Grouper:
         """
         if not self.policy.enabled:
             return []
+        peaks = peaks or {}
+        self._absorb(book)
+        if only is not None:
+            return self._visit(book, is_muted, now, only, peaks)
         members: dict[Slot, list[Alert]] = {}
         groups: set[Slot] = set(self._state)
         for alert in book.alerts():
@@ -103,14 +129,65 @@ class Grouper:
                 groups.add((alert.key, alert.is_drill))
             elif not is_muted(alert):
                 members.setdefault(group_slot(alert), []).append(alert)
-        peaks = peaks or {}
         groups |= set(members) | set(peaks)
+        self._stale.clear()
         out: list[Notice] = []
         for slot in sorted(groups):
-            if only is None or slot in only:
-                found = sorted(members.get(slot, []), key=lambda a: (-a.grade.rank, a.key.area))
-                out.extend(self._update(book, slot, found, now, peaks.get(slot, [])))
+            found = _ranked(members.get(slot, []))
+            out.extend(self._look(book, slot, found, now, peaks.get(slot, [])))
         return out
+
+    def settle(
+        self,
+        book: AlertBook,
+        is_muted: Callable[[Alert], bool],
+        now: float,
+        peaks: Mapping[Slot, list[Notice]] | None = None,
+    ) -> list[Notice]:
+        """What :meth:`step` over every group gives at ``now`` (a tick), looking only at the
+        groups that may have something to do; valid while muting is unchanged (see above)."""
+        if not self.policy.enabled:
+            return []
+        peaks = peaks or {}
+        self._absorb(book)
+        due = self._stale | set(self._timers.pop_due(now)) | set(peaks)
+        return self._visit(book, is_muted, now, due, peaks)
+
+    def _absorb(self, book: AlertBook) -> None:
+        """Groups whose members changed in the book become stale."""
+        self._stale.update(_place_group(place) for place in book.drain_changed_places())
+
+    def _visit(
+        self,
+        book: AlertBook,
+        is_muted: Callable[[Alert], bool],
+        now: float,
+        slots: Iterable[Slot],
+        peaks: Mapping[Slot, list[Notice]],
+    ) -> list[Notice]:
+        """Bring the groups in ``slots`` up to date, in key order. A slot that is no group at
+        all (no state, no alert, no member) is a no-op of :meth:`_update`."""
+        out: list[Notice] = []
+        for slot in sorted(slots):
+            key, is_drill = slot
+            found = [
+                a
+                for a in book.alerts_at((key.area, key.hazard, is_drill))
+                if not is_group(a.key) and not is_muted(a)
+            ]
+            out.extend(self._look(book, slot, _ranked(found), now, peaks.get(slot, [])))
+        return out
+
+    def _look(
+        self, book: AlertBook, slot: Slot, members: list[Alert], now: float, peaks: list[Notice]
+    ) -> list[Notice]:
+        """:meth:`_update`, then note whether the group must be looked at again without any
+        change of its members: a peak it took is gone by the next step."""
+        self._stale.discard(slot)
+        notices = self._update(book, slot, members, now, peaks)
+        if peaks:
+            self._stale.add(slot)
+        return notices
 
     def _update(
         self, book: AlertBook, slot: Slot, members: list[Alert], now: float, peaks: list[Notice]
@@ -129,8 +206,10 @@ class Grouper:
             if target is not Grade.RED and self.policy.wait_s > 0:
                 if state.waiting_since is None:
                     self._set(slot, _GroupState(waiting_since=now))
+                    self._timers.schedule(slot, early(now + self.policy.wait_s))
                     return []
                 if now - state.waiting_since < self.policy.wait_s:
+                    self._timers.schedule(slot, early(state.waiting_since + self.policy.wait_s))
                     return []
             self._set(slot, _GroupState(list_sent_at=now))
             return book.apply(self._finding(slot, members, target, now), now, stations=stations)
@@ -146,6 +225,7 @@ class Grouper:
                 book.apply(self._finding(slot, members, target, now), now, stations=stations)
             return []
         if state.list_sent_at is not None and now - state.list_sent_at < self.policy.interval_s:
+            self._timers.schedule(slot, early(state.list_sent_at + self.policy.interval_s))
             return []
         self._set(slot, _GroupState(list_sent_at=now))
         notice = book.follow_up(
@@ -206,3 +286,5 @@ class Grouper:
                 data.get("waiting_since"), data.get("list_sent_at")
             )
         self._dirty.clear()
+        self._stale = set(self._state)  # the pipeline regroups everything after a load anyway
+        self._timers.clear()

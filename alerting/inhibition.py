@@ -17,7 +17,8 @@ inhibited: they are made from the alerts that are left.
 ...                  AlertState.FIRING, 1, 0.0, 0.0)
 >>> red, yellow = alert("level", Grade.RED), alert("rate_of_rise", Grade.YELLOW)
 >>> inhibitor = Inhibitor([InhibitRule()])
->>> inhibitor.update([red, yellow])
+>>> inhibitor.update([red, yellow])  # True: the sources changed
+True
 >>> inhibitor.muted(yellow, 0.0), inhibitor.muted(red, 0.0)
 (<SuppressedReason.INHIBITED: 'inhibited'>, None)
 """
@@ -28,7 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from alerting.model import SuppressedReason
-from yujing.contracts import Alert, Grade
+from alerting.slots import Slot
+from yujing.contracts import Alert, AlertKey, Grade
 
 __all__ = ["GROUP_RULE", "LABELS", "InhibitRule", "Inhibitor"]
 
@@ -63,32 +65,64 @@ def _label(alert: Alert, name: str) -> str:
     return alert.key.hazard.value
 
 
+Bucket = tuple[tuple[str, ...], bool]  # the equal labels' values and the drill flag
+
+
+def _bucket(rule: InhibitRule, alert: Alert | None) -> Bucket | None:
+    """Where ``alert`` inhibits under ``rule``, or None if it is no source of it (or gone)."""
+    if alert is None or alert.key.rule == GROUP_RULE or alert.grade.rank < rule.source_min.rank:
+        return None
+    return tuple(_label(alert, name) for name in rule.equal), alert.is_drill
+
+
 class Inhibitor:
-    """Mutes alerts by :class:`InhibitRule`. :meth:`update` gives it the active alerts."""
+    """Mutes alerts by :class:`InhibitRule`. :meth:`update` gives it the active alerts;
+    :meth:`change` only the alerts that changed (a batch changes a few of thousands)."""
 
     def __init__(self, rules: Sequence[InhibitRule]) -> None:
         self.rules = tuple(rules)
-        # per rule: equal-label values + drill flag -> the sources' keys
-        self._sources: list[dict[tuple[tuple[str, ...], bool], list[Alert]]] = [
-            {} for _ in self.rules
-        ]
+        # per rule: bucket -> the sources' keys; and the bucket of each source (to move it)
+        self._sources: list[dict[Bucket, set[AlertKey]]] = [{} for _ in self.rules]
+        self._where: list[dict[Slot, Bucket]] = [{} for _ in self.rules]
 
-    def update(self, alerts: Iterable[Alert]) -> None:
-        active = [a for a in alerts if a.key.rule != GROUP_RULE]
-        for rule, index in zip(self.rules, self._sources, strict=True):
-            index.clear()
-            for alert in active:
-                if alert.grade.rank >= rule.source_min.rank:
-                    labels = tuple(_label(alert, name) for name in rule.equal)
-                    index.setdefault((labels, alert.is_drill), []).append(alert)
+    def update(self, alerts: Iterable[Alert]) -> bool:
+        """Take the active alerts; True when the sources changed (who is muted may have)."""
+        before = [dict(where) for where in self._where]
+        for sources, where in zip(self._sources, self._where, strict=True):
+            sources.clear()
+            where.clear()
+        self.change(((a.key, a.is_drill), a) for a in alerts)
+        return self._where != before
+
+    def change(self, alerts: Iterable[tuple[Slot, Alert | None]]) -> bool:
+        """Take the new state of some slots (None: no longer active); True when the sources
+        changed."""
+        changed = False
+        for slot, alert in alerts:
+            for rule, sources, where in zip(self.rules, self._sources, self._where, strict=True):
+                old, new = where.get(slot), _bucket(rule, alert)
+                if old == new:
+                    continue
+                changed = True
+                if old is not None:
+                    keys = sources[old]
+                    keys.discard(slot[0])
+                    if not keys:
+                        del sources[old]
+                    del where[slot]
+                if new is not None:
+                    sources.setdefault(new, set()).add(slot[0])
+                    where[slot] = new
+        return changed
 
     def muted(self, alert: Alert, now: float) -> SuppressedReason | None:
         if alert.key.rule == GROUP_RULE or not alert.grade.is_warning:
             return None
-        for rule, index in zip(self.rules, self._sources, strict=True):
-            if alert.grade.rank > rule.target_max.rank:
+        for rule, sources in zip(self.rules, self._sources, strict=True):
+            if not sources or alert.grade.rank > rule.target_max.rank:
                 continue
             labels = tuple(_label(alert, name) for name in rule.equal)
-            if any(s.key != alert.key for s in index.get((labels, alert.is_drill), ())):
+            keys = sources.get((labels, alert.is_drill))
+            if keys and (len(keys) > 1 or alert.key not in keys):  # a source other than itself
                 return SuppressedReason.INHIBITED
         return None

@@ -12,6 +12,10 @@ addressed deliveries and what was held back out. No I/O and no clock: the servic
 
 Time-driven work (:meth:`AlertPipeline.advance`): dwells that ran out, flapping that calmed,
 silences that started or ended (regroup), acknowledgement deadlines that passed (escalate).
+A tick costs what is due, not what is active: the book and the grouper keep their timers in
+heaps, the inhibitor takes only the alerts that changed, and the tick regroups only the
+groups that may have changed, unless muting may have changed for anyone (then all of them, as
+every tick once did).
 
 Each stage lives in its own module; :func:`build_pipeline` wires them from plain settings.
 """
@@ -79,6 +83,9 @@ class AlertPipeline:
             links=config.links,
         )
         self.interlock = InterlockStage({c.name: c.is_public for c in config.channels})
+        self._inhibitor_built = False  # False: rebuild it from every alert (after a load)
+        self._regroup_all = True  # muting may have changed: the next tick regroups every group
+        self._span: tuple[float, float] | None = None  # times groups were looked at since a tick
 
     # ---- inputs -----------------------------------------------------------------------------
 
@@ -98,8 +105,11 @@ class AlertPipeline:
 
     def advance(self, now: float) -> Step:
         """Let time pass to ``now``."""
-        self.silences.advance(now)
-        step = self._run(self.book.advance(now), now, only=None)
+        self._look_at(now)
+        if self.silences.advance(now) or self.silences.turned(*self._span or (now, now)):
+            self._regroup_all = True
+        self._span = (now, now)
+        step = self._run(self.book.advance(now), now, only=None, tick=True)
         step.extend(self._escalate(now))
         return step
 
@@ -156,18 +166,30 @@ class AlertPipeline:
 
     # ---- the policy -------------------------------------------------------------------------
 
-    def _run(self, notices: Sequence[Notice], now: float, only: set[Slot] | None) -> Step:
+    def _run(
+        self, notices: Sequence[Notice], now: float, only: set[Slot] | None, *, tick: bool = False
+    ) -> Step:
+        """The policy over ``notices``; groups: those in ``only``, or all of them (``None``),
+        or on a ``tick`` those that may have changed (every one when muting may have)."""
         step = Step(notices=list(notices))
-        self.inhibitor.update(self.book.alerts())
+        self._look_at(now)
+        self._update_inhibitor()
         heard = [n for n in notices if not self._muted(n, now, step)]
         peaks: dict[Slot, list[Notice]] = {}
         for notice in heard:
             if not is_group(notice.key) and notice.grade.is_warning:
                 group = AlertKey(notice.district, notice.hazard, GROUP_RULE)
                 peaks.setdefault((group, notice.is_drill), []).append(notice)
-        grouped = self.grouper.step(
-            self.book, lambda a: self._mute_reason(a, now) is not None, now, only, peaks
-        )
+
+        def is_muted(alert: Alert) -> bool:
+            return self._mute_reason(alert, now) is not None
+
+        if tick and not self._regroup_all:
+            grouped = self.grouper.settle(self.book, is_muted, now, peaks)
+        else:
+            grouped = self.grouper.step(self.book, is_muted, now, only, peaks)
+            if only is None:
+                self._regroup_all = False
         step.notices.extend(grouped)
         for notice in [*heard, *grouped]:
             self.router.route(notice, now, step)
@@ -175,6 +197,25 @@ class AlertPipeline:
         for slot, reason in self.book.drain_held():
             step.suppressed.append(Suppressed(slot[0], 0, reason))
         return step
+
+    def _look_at(self, now: float) -> None:
+        """Widen the span of times at which groups were looked at since the last tick: a group
+        looked at while a silence held must be looked at again once it no longer does."""
+        span = self._span
+        self._span = (now, now) if span is None else (min(span[0], now), max(span[1], now))
+
+    def _update_inhibitor(self) -> None:
+        """Give the inhibitor the alerts that changed; if its sources changed, any alert's
+        muting may have, so the next tick regroups every group."""
+        changed = self.book.drain_changed_slots()
+        if not self._inhibitor_built:
+            self._inhibitor_built = True
+            moved = self.inhibitor.update(self.book.alerts())
+        else:
+            book = self.book
+            moved = self.inhibitor.change((s, book.get(s[0], is_drill=s[1])) for s in changed)
+        if moved:
+            self._regroup_all = True
 
     def _mute_reason(self, alert: Alert, now: float) -> SuppressedReason | None:
         return self.silences.muted(alert, now) or self.inhibitor.muted(alert, now)
@@ -234,6 +275,8 @@ class AlertPipeline:
         self.silences.load(rows)
         self.grouper.load(rows)
         self.duties.load(rows)
+        self._inhibitor_built = False
+        self._regroup_all = True
 
     def rows(self) -> list[Row]:
         """The whole state (for a snapshot when no journal is used, e.g. replay)."""

@@ -139,6 +139,13 @@ class SilenceBook:
                 return silence.reason
         return None
 
+    def turned(self, since: float, now: float) -> bool:
+        """True when a silence started or ended in ``(since, now]``: an alert's muting at two
+        times in that span may differ (``is_active`` changes only at those instants)."""
+        return any(
+            since < s.starts_at <= now or since < s.ends_at <= now for s in self._silences.values()
+        )
+
     def advance(self, now: float) -> bool:
         """Forget long-expired silences; True when the set of active silences changed since the
         last call (alerts must then be regrouped: a window opened or closed)."""
