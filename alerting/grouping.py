@@ -222,7 +222,7 @@ class Grouper:
         announced = set(details.get("stations", ()))
         if not set(stations) - announced:
             if stations and set(stations) != announced:  # members left: keep the list true
-                book.apply(self._finding(slot, members, target, now), now, stations=stations)
+                return book.apply(self._finding(slot, members, target, now), now, stations=stations)
             return []
         if state.list_sent_at is not None and now - state.list_sent_at < self.policy.interval_s:
             self._timers.schedule(slot, early(state.list_sent_at + self.policy.interval_s))

@@ -67,11 +67,13 @@ _EXCLUDING = ("silence", "quality", "drift")
 
 @dataclass(slots=True)
 class _Gauge:
+    station: str
     windows: RainWindows = field(default_factory=RainWindows)
     seq: SequenceGate = field(default_factory=SequenceGate)
     quality: QualityGate | None = None
     reported: bool = False
     excluded: set[str] = field(default_factory=set)  # sensor rules now at a warning grade
+    groups: tuple[_Group, ...] = ()  # its district and area (the objects: no lookup per reading)
 
 
 @dataclass(slots=True)
@@ -83,7 +85,8 @@ class _Group:
     eval_ts: float | None = None
     dirty_ts: float | None = None  # newest data time not evaluated yet (evaluated on advance)
     dirty_source_ts: float | None = None
-    # the increments of the gauges that count, pooled: mean = pooled total / number of gauges
+    # the increments of the gauges that count, pooled (0 mm ones left out: they change no
+    # total): mean = pooled total / number of gauges
     pooled: RainWindows = field(default_factory=RainWindows)
     pooled_from: frozenset[str] = frozenset()
     # (membership version, gauges used, gauges left out), worked out again when a gauge of the
@@ -125,7 +128,9 @@ class AreaRain:
                 continue
             groups = tuple(dict.fromkeys(g for g in (station.district, station.area) if g))
             self._groups_of[station.id] = groups
-            self._gauges[station.id] = _Gauge(quality=QualityGate(specs, clock, station.interval_s))
+            self._gauges[station.id] = _Gauge(
+                station.id, quality=QualityGate(specs, clock, station.interval_s)
+            )
             for group in groups:
                 members.setdefault(group, []).append(station.id)
                 districts.setdefault(group, Counter())[station.district] += 1
@@ -133,6 +138,8 @@ class AreaRain:
             g: _Group(districts[g].most_common(1)[0][0], tuple(ids))
             for g, ids in sorted(members.items())
         }
+        for station_id, gauge in self._gauges.items():
+            gauge.groups = tuple(self._groups[g] for g in self._groups_of[station_id])
         self._clock: float | None = None
         self._membership = 0  # bumped whenever a gauge starts or stops counting
 
@@ -154,23 +161,23 @@ class AreaRain:
         return [finding]
 
     def update(self, reading: Reading) -> list[Finding]:
+        """Take a reading into its gauge's windows; groups are graded on ``advance`` only."""
         gauge = self._gauges.get(reading.station)
-        if gauge is None:
-            return []
-        out: list[Finding] = []
-        for ready in gauge.seq.admit(reading, hold=True):
-            out.extend(self._take(gauge, ready))
-        return out
+        if gauge is not None:
+            for ready in gauge.seq.admit(reading, hold=True):
+                self._take(gauge, ready)
+        return []
 
     def advance(self, now: float) -> list[Finding]:
         self._clock = now if self._clock is None else max(self._clock, now)
         out: list[Finding] = []
         for gauge in self._gauges.values():
-            for ready in gauge.seq.release():
-                out.extend(self._take(gauge, ready))
+            if gauge.seq.held:  # readings behind a seq gap (none, nearly always)
+                for ready in gauge.seq.release():
+                    self._take(gauge, ready)
             if gauge.quality is not None:
                 for judged in gauge.quality.release(now):
-                    out.extend(self._apply(gauge, judged))
+                    self._apply(gauge, judged)
         for name, group in self._groups.items():
             if group.dirty_ts is not None:  # new data (or members) since the last tick
                 at, source_ts = group.dirty_ts, group.dirty_source_ts
@@ -188,19 +195,24 @@ class AreaRain:
 
     # -- evaluation ----------------------------------------------------------------------------
 
-    def _take(self, gauge: _Gauge, reading: Reading) -> list[Finding]:
-        judged = [reading] if gauge.quality is None else gauge.quality.admit(reading, self._clock)
-        for ready in judged:
+    def _take(self, gauge: _Gauge, reading: Reading) -> None:
+        """Judge one reading the ``seq`` gate let through; apply what the quality gate passes."""
+        if gauge.quality is None:
+            self._apply(gauge, reading)
+            return
+        for ready in gauge.quality.admit(reading, self._clock):
             self._apply(gauge, ready)
-        return []
 
-    def _apply(self, gauge: _Gauge, reading: Reading) -> list[Finding]:
+    def _apply(self, gauge: _Gauge, reading: Reading) -> None:
+        """Add one judged reading to its gauge's windows and to the pools of its groups that
+        count the gauge, and mark the groups for the next tick. Runs for every rain reading:
+        hence the loops written out (no helper calls, no lookups by name)."""
         if not gauge.reported:
             gauge.reported = True
             self._membership += 1
         mm = reading.values.get("rain_mm")
         ts = reading.ts
-        groups = [self._groups[name] for name in self._groups_of[reading.station]]
+        groups = gauge.groups
         at = ts
         for group in groups:
             if group.eval_ts is not None and group.eval_ts > at:
@@ -209,12 +221,15 @@ class AreaRain:
             um = round(max(0.0, float(mm)) * UM_PER_MM)
             gauge.windows.add(ts, um)
             gauge.windows.prune(at - self.horizon_s)  # kept to re-pool when membership changes
-            for group in groups:
-                if reading.station in group.pooled_from:
-                    group.pooled.add(ts, um)
-        for group in groups:
-            self._touch(group, ts, ts)
-        return []
+            if um:  # a 0 mm increment changes no pooled total: the pools skip it
+                for group in groups:
+                    if gauge.station in group.pooled_from:
+                        group.pooled.add(ts, um)
+        for group in groups:  # _touch(group, ts, ts), written out
+            dirty = group.dirty_ts
+            group.dirty_ts = ts if dirty is None or ts > dirty else dirty
+            dirty = group.dirty_source_ts or ts
+            group.dirty_source_ts = ts if ts > dirty else dirty
 
     def _counting(self, group: _Group) -> tuple[list[str], list[str]]:
         if group.counted is not None and group.counted[0] == self._membership:

@@ -60,15 +60,58 @@ class CompletenessRow:
         return 1.0 if self.expected == 0 else min(1.0, self.received / self.expected)
 
 
+@dataclass(slots=True)
+class _Station:
+    """One station's slots: its constants and its received runs, behind one lookup."""
+
+    district: str
+    kind: str
+    interval: float
+    window: float  # the trailing window, at least MIN_INTERVALS intervals
+    # received slots as sorted, disjoint [first, last] runs (a station that reports every
+    # interval has one run: small state, small snapshots)
+    runs: list[list[int]]
+
+
+def _add_slot(runs: list[list[int]], slot: int) -> None:
+    """Mark ``slot`` received in ``runs`` (sorted, disjoint, not touching)."""
+    if runs and runs[-1][0] <= slot <= runs[-1][1] + 1:  # the common case: in order
+        runs[-1][1] = max(runs[-1][1], slot)
+        return
+    i = bisect.bisect_right(runs, slot, key=_first) - 1
+    if i >= 0 and runs[i][0] <= slot <= runs[i][1]:
+        return  # seen
+    if i >= 0 and runs[i][1] == slot - 1:
+        runs[i][1] = slot
+    else:
+        i += 1
+        runs.insert(i, [slot, slot])
+    if i + 1 < len(runs) and runs[i + 1][0] == runs[i][1] + 1:  # joins the next run
+        runs[i][1] = runs[i + 1][1]
+        del runs[i + 1]
+
+
+def _forget_before(runs: list[list[int]], oldest: int) -> None:
+    """Drop the slots before ``oldest`` from ``runs``."""
+    while runs and runs[0][1] < oldest:
+        del runs[0]
+    if runs and runs[0][0] < oldest:
+        runs[0][0] = oldest
+
+
 class Completeness:
     """Received / expected reports per station and district (see the module docstring)."""
 
     def __init__(self, registry: Registry, window_s: float = WINDOW_S_DEFAULT) -> None:
         self.window_s = window_s
-        self._specs = {s.id: (s.district, s.kind.value, s.interval_s) for s in registry}
-        # received slots per station as sorted, disjoint [first, last] runs (a station that
-        # reports every interval has one run: small state, small snapshots)
-        self._runs: dict[str, list[list[int]]] = {s: [] for s in self._specs}
+        self._stations = {
+            s.id: _Station(s.district, s.kind.value, s.interval_s, self._window(s.interval_s), [])
+            for s in registry
+        }
+        # stations by (interval, window): the oldest slot kept is worked out once per step
+        self._by_step: dict[tuple[float, float], list[_Station]] = {}
+        for station in self._stations.values():
+            self._by_step.setdefault((station.interval, station.window), []).append(station)
         self._clock: float | None = None
         self._first_clock: float | None = None
 
@@ -76,55 +119,46 @@ class Completeness:
         return max(self.window_s, MIN_INTERVALS * interval_s)
 
     def update(self, reading: Reading) -> None:
-        spec = self._specs.get(reading.station)
-        if spec is None:
+        station = self._stations.get(reading.station)
+        if station is None:
             return
-        slot = math.floor(reading.ts / spec[2])
-        runs = self._runs[reading.station]
-        if runs and runs[-1][0] <= slot <= runs[-1][1] + 1:  # the common case: in order
-            runs[-1][1] = max(runs[-1][1], slot)
-            return
-        i = bisect.bisect_right(runs, slot, key=_first) - 1
-        if i >= 0 and runs[i][0] <= slot <= runs[i][1]:
-            return  # seen
-        if i >= 0 and runs[i][1] == slot - 1:
-            runs[i][1] = slot
-        else:
-            i += 1
-            runs.insert(i, [slot, slot])
-        if i + 1 < len(runs) and runs[i + 1][0] == runs[i][1] + 1:  # joins the next run
-            runs[i][1] = runs[i + 1][1]
-            del runs[i + 1]
+        slot = math.floor(reading.ts / station.interval)
+        runs = station.runs
+        if runs:  # the common case, in order, first (as in _add_slot)
+            last = runs[-1]
+            if last[0] <= slot <= last[1] + 1:
+                if slot > last[1]:
+                    last[1] = slot
+                return
+        _add_slot(runs, slot)
 
     def advance(self, now: float) -> None:
-        self._clock = now if self._clock is None else max(self._clock, now)
+        self._clock = clock = now if self._clock is None else max(self._clock, now)
         if self._first_clock is None:
             self._first_clock = now
-        for station, runs in self._runs.items():
-            interval = self._specs[station][2]
-            oldest = math.ceil((self._clock - self._window(interval)) / interval)
-            while runs and runs[0][1] < oldest:
-                del runs[0]
-            if runs and runs[0][0] < oldest:
-                runs[0][0] = oldest
+        for (interval, window), stations in self._by_step.items():
+            oldest = math.ceil((clock - window) / interval)
+            for station in stations:
+                runs = station.runs
+                if runs and runs[0][0] < oldest:
+                    _forget_before(runs, oldest)
 
-    def _row(self, station: str) -> CompletenessRow:
-        district, kind, interval = self._specs[station]
+    def _row(self, station_id: str) -> CompletenessRow:
+        station = self._stations[station_id]
+        district, kind, interval = station.district, station.kind, station.interval
         if self._clock is None or self._first_clock is None:
-            return CompletenessRow(district, kind, station, 0, 0)
+            return CompletenessRow(district, kind, station_id, 0, 0)
         end = math.floor(self._clock / interval)  # the slot the clock is in (still open)
         start = max(  # whole slots inside [clock - window, clock), not before the first advance
-            math.ceil((self._clock - self._window(interval)) / interval),
+            math.ceil((self._clock - station.window) / interval),
             math.floor(self._first_clock / interval),
         )
-        received = sum(
-            max(0, min(hi, end - 1) - max(lo, start) + 1) for lo, hi in self._runs[station]
-        )
-        return CompletenessRow(district, kind, station, received, max(0, end - start))
+        received = sum(max(0, min(hi, end - 1) - max(lo, start) + 1) for lo, hi in station.runs)
+        return CompletenessRow(district, kind, station_id, received, max(0, end - start))
 
     def stations(self) -> list[CompletenessRow]:
         """One row per station, in registry order."""
-        return [self._row(s) for s in self._specs]
+        return [self._row(s) for s in self._stations]
 
     def districts(self) -> list[CompletenessRow]:
         """Per district and kind, and per district over all kinds (``kind == "all"``)."""
@@ -138,14 +172,15 @@ class Completeness:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "runs": {s: [list(r) for r in v] for s, v in self._runs.items()},
+            "runs": {s: [list(r) for r in v.runs] for s, v in self._stations.items()},
             "clock": self._clock,
             "first_clock": self._first_clock,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        for station, runs in state.get("runs", {}).items():
-            if station in self._runs:
-                self._runs[station] = [[int(lo), int(hi)] for lo, hi in runs]
+        for station_id, runs in state.get("runs", {}).items():
+            station = self._stations.get(station_id)
+            if station is not None:
+                station.runs = [[int(lo), int(hi)] for lo, hi in runs]
         self._clock = state["clock"]
         self._first_clock = state["first_clock"]

@@ -29,7 +29,10 @@ Cost
     inserts in O(k) for the k newer increments; increments older than 24 h are pruned. An
     evaluation whose totals lie between the same ladder breakpoints as the last one, with no
     dwell ending, does not step the ladders (it could not change them: ``_unchanged``); most
-    evaluations of a gauge are such, and a city day replays that much faster.
+    evaluations of a gauge are such, and a city day replays that much faster. Cheaper still: while
+    no increment other than 0 mm has come in and none has entered or left a window since the last
+    full evaluation (:meth:`RainWindows.unchanged_at`: a dry gauge, and most ticks), the totals
+    are not even worked out again (``_calm``).
 
 >>> w = RainWindows()
 >>> for minute, mm in [(10, 5.0), (70, 20.5), (130, 30.0)]:
@@ -46,6 +49,7 @@ import bisect
 import math
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from detectors.ladder import LadderState, breakpoints, quantities, step_down_due
@@ -74,20 +78,39 @@ UM_PER_MM = 1000  # increments are kept as integer micrometres of rain
 class RainWindows:
     """Increments sorted by event time, with prefix sums (``_cum[i]`` = sum of the first i).
     Both are flat arrays of machine numbers: a bisect over a city of gauges' day-long lists of
-    Python objects spent its time waiting for memory."""
+    Python objects spent its time waiting for memory.
 
-    __slots__ = ("_cum", "_hints", "_ts")
+    Each :meth:`totals` also notes until when its answer cannot change (``_calm_at``,
+    ``_calm_soon``): :meth:`unchanged_at` answers from that in two comparisons, which is what
+    keeps a dry gauge (most of a city, most of the time) cheap on every reading and tick."""
+
+    __slots__ = ("_calm_at", "_calm_from", "_calm_soon", "_cum", "_hints", "_ts")
 
     def __init__(self) -> None:
         self._ts: array[float] = array("d")
         self._cum: array[int] = array("q", [0])
         self._hints = [0] * len(_WINDOWS)  # where each window began at the last totals()
+        # the time of the last totals() (None: changed since), a time safely before any
+        # increment other than 0 mm leaves a window or enters one, and the oldest such
+        # increment then in a window or after that time (pruning it changes a total)
+        self._calm_at: float | None = None
+        self._calm_soon = -math.inf
+        self._calm_from = math.inf
 
     def __len__(self) -> int:
         return len(self._ts)
 
+    def unchanged_at(self, at: float) -> bool:
+        """Would :meth:`totals` at ``at`` give exactly what the last call gave? Yes when only
+        0 mm increments were added since (a zero changes no total), ``at`` is not before that
+        call and no increment other than 0 mm has left or entered a window in between."""
+        since = self._calm_at
+        return since is not None and since <= at < self._calm_soon
+
     def add(self, ts: float, um: int) -> None:
         """Insert one increment (µm) at ``ts``; O(1) when ``ts`` is the newest."""
+        if um:
+            self._calm_at = None
         times, cum = self._ts, self._cum
         if not times or ts >= times[-1]:  # in order: the common case
             times.append(ts)
@@ -128,7 +151,30 @@ class RainWindows:
                         break
             hints[k] = j
             out[quantity] = (top - cum[j]) / UM_PER_MM
+        self._note_calm(at, high)
         return out
+
+    def _note_calm(self, at: float, high: int) -> None:
+        """Remember what :meth:`unchanged_at` needs after a :meth:`totals` at ``at``: when the
+        oldest increment other than 0 mm in each window leaves it (a zero leaving changes no
+        total: on a dry gauge nothing is ever due) and when the oldest one after ``at`` enters.
+        ``_cum`` never decreases (increments are not negative), so the first such increment from
+        index ``j`` on is found by bisecting ``_cum`` for the first sum above ``_cum[j]``."""
+        times, cum = self._ts, self._cum
+        count = len(times)
+        due = oldest = math.inf
+        for j, (_, window_s) in zip(self._hints, _WINDOWS, strict=True):
+            i = bisect.bisect_right(cum, cum[j], j + 1, high + 1) - 1  # cum[i + 1] > cum[j]
+            if i < high:
+                due = min(due, times[i] + window_s)
+                oldest = min(oldest, times[i])
+        i = bisect.bisect_right(cum, cum[high], high + 1, count + 1) - 1
+        if i < count:
+            due = min(due, times[i])
+            oldest = min(oldest, times[i])
+        self._calm_at = at
+        self._calm_soon = _safely_before(due)
+        self._calm_from = oldest
 
     def prune(self, before: float) -> None:
         """Forget increments with ``ts <= before`` (they are in no window any more)."""
@@ -136,6 +182,8 @@ class RainWindows:
         if not times or times[0] > before:
             return
         count = bisect.bisect_right(times, before)
+        if self._calm_at is not None and times[count - 1] >= self._calm_from:
+            self._calm_at = None  # an increment still inside a window went
         del times[:count]
         del self._cum[:count]
         self._hints = [max(0, j - count) for j in self._hints]
@@ -168,6 +216,25 @@ class RainWindows:
         return windows
 
 
+@dataclass(slots=True)
+class _Seen:
+    """What the last full evaluation left for :meth:`RainDetector._unchanged`: the totals'
+    bands between the ladders' breakpoints, the ladder states, when the first dwell ends."""
+
+    bands: tuple[int, ...]
+    states: tuple[LadderState, ...]
+    due: float
+
+
+def _safely_before(ts: float) -> float:
+    """A time earlier than ``ts`` by far more than any rounding of a sum or difference of
+    times: 1 s plus 2^-40 of the magnitude (thousands of units in the last place). An evaluation
+    time ``a`` below it has ``a - w < x`` for ``ts = x + w`` however both were rounded, so
+    :meth:`RainWindows.totals` at ``a`` still counts ``x`` in the window ``w`` exactly as it did.
+    Nearer the edge (a second in a window's hours) the totals are simply worked out again."""
+    return ts - (1.0 + abs(ts) * 2.0**-40) if math.isfinite(ts) else ts
+
+
 class RainDetector(StationDetector):
     """Rain gauge: windowed totals → ``rainstorm`` and ``short_heavy_rain`` (any rule whose
     ladder reads only :data:`RAIN_WINDOWS_S` quantities)."""
@@ -184,7 +251,7 @@ class RainDetector(StationDetector):
             for q in RAIN_WINDOWS_S
             if (edges := sorted({b for spec in self.rules for b in breakpoints(spec.ladder, q)}))
         )
-        self._seen: tuple[tuple[int, ...], tuple[LadderState, ...], float] | None = None
+        self._seen: _Seen | None = None
 
     def _check(self) -> None:
         for spec in self.rules:
@@ -208,6 +275,12 @@ class RainDetector(StationDetector):
         return self._evaluate(now, source_ts=None, late=False)
 
     def _evaluate(self, at: float, *, source_ts: float | None, late: bool) -> list[Finding]:
+        if not late and self._calm(at):
+            # all a full evaluation would change: the evaluation time, and dry reports (0 mm)
+            # older than every window forgotten, as a dry gauge's would pile up for days
+            self._eval_ts = self._at(at)
+            self._windows.prune(at - HORIZON_S)
+            return []
         totals = self._windows.totals(at)
         self._windows.prune(at - HORIZON_S)
         evidence = {"totals_mm": dict(totals), "late": late}
@@ -225,13 +298,21 @@ class RainDetector(StationDetector):
         self._seen = None if late or self._blocked else self._remember(bands)
         return out
 
-    def _remember(
-        self, bands: tuple[int, ...]
-    ) -> tuple[tuple[int, ...], tuple[LadderState, ...], float]:
+    def _remember(self, bands: tuple[int, ...]) -> _Seen:
         """What :meth:`_unchanged` compares with: the bands, the states, when a dwell ends."""
         dues = [step_down_due(spec.ladder, self._tracks[key].state) for spec, key, _ in self._plan]
         due = min((d for d in dues if d is not None), default=math.inf)
-        return bands, tuple(track.state for track in self._tracks.values()), due
+        return _Seen(bands, tuple(track.state for track in self._tracks.values()), due)
+
+    def _calm(self, at: float) -> bool:
+        """Would a full evaluation at ``at`` change nothing but the evaluation time? Yes when the
+        totals are those of the last full evaluation (:meth:`RainWindows.unchanged_at`) and that
+        one left ``_seen``: it was not late (so ``_values`` and ``_evidence`` hold those very
+        totals, ``late`` false) and, the bands being the same, :meth:`_unchanged` holds."""
+        seen = self._seen
+        return (
+            seen is not None and self._windows.unchanged_at(at) and self._unchanged(seen.bands, at)
+        )
 
     def _unchanged(self, bands: tuple[int, ...], at: float) -> bool:
         """Would :meth:`_step` leave every rule as it is? Yes when the totals lie in the same
@@ -240,10 +321,10 @@ class RainDetector(StationDetector):
         published (or the station is silent, when nothing is published anyway): that is what
         :func:`~detectors.ladder.breakpoints` guarantees. Most evaluations of a gauge are."""
         seen = self._seen
-        if seen is None or seen[0] != bands or at >= seen[2] or self._blocked:
+        if seen is None or seen.bands != bands or at >= seen.due or self._blocked:
             return False
         silent = self._silence.silent
-        for track, state in zip(self._tracks.values(), seen[1], strict=True):
+        for track, state in zip(self._tracks.values(), seen.states, strict=True):
             if track.state is not state or not (silent or track.published is state.grade):
                 return False
         return True

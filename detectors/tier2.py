@@ -47,30 +47,32 @@ class SecondTier:
     ) -> None:
         self.stages = tuple(stages)
         self.completeness = completeness
-        # per sensor kind, the stages whose update() reads it (readings of other kinds skip them)
-        self._readers: dict[Kind, tuple[int, ...]] = {
-            kind: tuple(i for i, (_, stage) in enumerate(self.stages) if _reads(stage, kind))
+        # per sensor kind, the stages whose update() reads it (readings of other kinds skip
+        # them): their positions with their bound update methods, and their ids; worked out
+        # once, as every reading goes through here
+        self._readers: dict[Kind, tuple[tuple[int, Callable[[Reading], list[Finding]]], ...]] = {
+            kind: tuple(
+                (i, stage.update) for i, (_, stage) in enumerate(self.stages) if _reads(stage, kind)
+            )
             for kind in Kind
+        }
+        self._reader_ids: dict[Kind, frozenset[int]] = {
+            kind: frozenset(id(self.stages[i][1]) for i, _ in readers)
+            for kind, readers in self._readers.items()
         }
 
     def update(self, reading: Reading, findings: Sequence[Finding]) -> list[Finding]:
         """One reading and the first tier's findings for it → findings for the alert book."""
         self.completeness.update(reading)
-        readers = self._readers.get(reading.kind, ())
         if not findings:  # the common case: only the stages that read this kind can add any
             raised: list[Finding] = []
-            for index in readers:
-                new = self.stages[index][1].update(reading)
+            for index, update in self._readers.get(reading.kind, ()):
+                new = update(reading)
                 if new:
-                    raised.extend(self._run(new, lambda stage: [], start=index + 1))
+                    raised.extend(self._run(new, _nothing, start=index + 1))
             return raised
-        return self._run(
-            findings,
-            lambda stage: stage.update(reading) if id(stage) in self._reader_ids(readers) else [],
-        )
-
-    def _reader_ids(self, readers: Sequence[int]) -> set[int]:
-        return {id(self.stages[i][1]) for i in readers}
+        ids = self._reader_ids.get(reading.kind, frozenset())
+        return self._run(findings, lambda stage: stage.update(reading) if id(stage) in ids else [])
 
     def advance(self, now: float, findings: Sequence[Finding]) -> list[Finding]:
         """Time passes to ``now``, with the first tier's time-driven findings → for the book."""
@@ -105,6 +107,11 @@ class SecondTier:
                 stage.restore(saved[name])
         if "completeness" in state:
             self.completeness.restore(state["completeness"])
+
+
+def _nothing(stage: AreaDetector) -> list[Finding]:
+    """What a stage adds to findings raised by an earlier stage: nothing of its own."""
+    return []
 
 
 def _reads(stage: AreaDetector, kind: Kind) -> bool:

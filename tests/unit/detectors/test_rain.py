@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -315,3 +316,123 @@ def test_skipping_evaluations_that_cannot_change_a_grade_changes_no_finding() ->
     assert {f.grade for f in expected} >= {Grade.BLUE, Grade.RED, Grade.NONE, Grade.UNKNOWN}
     assert restored.snapshot() == reference.snapshot()
     assert fast.skipped + restored.skipped > len(events) // 2  # most evaluations are skipped
+
+
+# -- the calm fast path: totals not worked out again while nothing can have changed -------------
+
+
+def _reference_totals(rows: list[tuple[float, int]], at: float) -> dict[str, float]:
+    return {
+        quantity: sum(um for ts, um in rows if at - width < ts <= at) / UM_PER_MM
+        for quantity, width in RAIN_WINDOWS_S.items()
+    }
+
+
+def test_unchanged_at_is_true_only_when_recomputed_totals_are_the_same() -> None:
+    rng = random.Random(11)
+    base = 1.7e9 + 0.1  # a real epoch: times not exact in binary, sums rounded
+    windows = RainWindows()
+    rows: list[tuple[float, int]] = []
+    at = base
+    last = windows.totals(at)
+    said_unchanged = 0
+    for step in range(3000):
+        if rng.random() < 0.3:  # a report: mostly dry, now and then rain, rarely late
+            ts = at - (rng.uniform(0, 7200.0) if rng.random() < 0.05 else 0.0)
+            um = rng.choice([0, 0, 0, 0, 200, 1500])
+            windows.add(ts, um)
+            rows.append((ts, um))
+        if step % 97 == 0:
+            windows.prune(at - 30 * 3600.0)
+            rows = [(ts, um) for ts, um in rows if ts > at - 30 * 3600.0]
+        if step % 5 == 0:
+            last = windows.totals(at)
+        # later times, some exactly where an increment leaves a window (and a float either side)
+        edge = rng.choice(rows)[0] + rng.choice(list(RAIN_WINDOWS_S.values())) if rows else at
+        for later in (at + rng.choice([0.0, 1.0, 59.9, 60.0]), edge, math.nextafter(edge, 0.0),
+                      math.nextafter(edge, math.inf)):  # fmt: skip
+            if windows.unchanged_at(later):
+                said_unchanged += 1
+                assert _reference_totals(rows, later) == last
+        at += rng.choice([1.0, 30.0, 60.0, 600.0, 3600.0])
+    assert said_unchanged > 1000  # the fast answer is the common one, not a rare lucky guess
+
+
+def test_zero_increments_change_no_total_and_do_not_end_the_calm() -> None:
+    windows = RainWindows()
+    windows.add(600.0, 5000)
+    assert windows.totals(600.0)["rain_1h_mm"] == 5.0
+    for minute in range(11, 60):
+        windows.add(60.0 * minute, 0)
+        assert windows.unchanged_at(60.0 * minute)
+    assert windows.unchanged_at(4198.5)  # (598.5, 4198.5]: the 5 mm is still in the hour
+    assert not windows.unchanged_at(4199.5)  # a second from the edge: worked out again
+    assert not windows.unchanged_at(4200.0)  # the 5 mm has left the hour at 4200 s
+    assert windows.totals(4200.0)["rain_1h_mm"] == 0.0
+    windows.add(4260.0, 1)  # any rain at all: worked out again
+    assert not windows.unchanged_at(4260.0)
+
+
+def test_prune_of_an_increment_still_in_a_window_ends_the_calm() -> None:
+    windows = RainWindows()
+    windows.add(100.0, 300)
+    windows.totals(200.0)
+    windows.prune(150.0)  # not what a detector does, but must not leave a stale answer
+    assert not windows.unchanged_at(200.0)
+    assert windows.totals(200.0)["rain_24h_mm"] == 0.0
+
+
+def _without_calm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RainWindows, "unchanged_at", lambda self, at: False)
+
+
+def _storm_with_dry_spells(spec: StationSpec, seed: int) -> list[Event]:
+    """60 h of reports each minute (a few missing), ticks in between: 5 h of showers after
+    10 h dry, and the last 30 h dry (longer than every window)."""
+    rng = random.Random(seed)
+    events: list[Event] = []
+    seq = 0
+    for minute in range(1, 60 * 60):
+        if rng.random() < 0.97:
+            seq += 1
+            wet = (minute // 300) % 3 == 1 and minute < 30 * 60
+            mm = rng.choice([0.0, 0.5, 2.0, 6.0]) if wet else 0.0
+            events.append(("r", reading(spec, 60.0 * minute + 0.25, seq, rain_mm=mm)))
+        events.append(("t", 60.0 * minute + 30.0))
+    return events
+
+
+def test_the_calm_fast_path_changes_no_finding_and_no_snapshot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against a detector that works every evaluation out in full: the same findings, and the
+    same state (dry reports older than a day forgotten alike) all along."""
+    spec = station(Kind.RAIN, "R3", interval_s=60.0)
+    events = _storm_with_dry_spells(spec, 5)
+    fast = gauge(spec)
+    full = gauge(spec)
+    fast_findings: list[Finding] = []
+    full_findings: list[Finding] = []
+    for start in range(0, len(events), 500):
+        part = events[start : start + 500]
+        fast_findings += play(fast, part)
+        with monkeypatch.context() as patch:
+            _without_calm(patch)
+            full_findings += play(full, part)
+        assert fast.snapshot() == full.snapshot()
+    assert fast_findings == full_findings
+    assert len({f.grade for f in fast_findings}) >= 3  # the storm did move the ladders
+    assert len(fast.snapshot()["extra"]["increments"]["ts"]) <= 24 * 60  # a day at most
+
+
+def test_a_restored_gauge_goes_on_as_the_uninterrupted_one() -> None:
+    spec = station(Kind.RAIN, "R4", interval_s=60.0)
+    events = _storm_with_dry_spells(spec, 9)
+    whole = gauge(spec)
+    expected = play(whole, events)
+    for cut in (300, 1700, len(events) - 200):
+        first = gauge(spec)
+        before = play(first, events[:cut])
+        second = gauge(spec)
+        second.restore(first.snapshot())
+        assert before + play(second, events[cut:]) == expected

@@ -3,6 +3,7 @@ drift, clock skew, completeness, and how the pipeline runs them between detector
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -13,6 +14,8 @@ from detectors.area_rain import AreaRain
 from detectors.chains import HazardChains
 from detectors.completeness import Completeness
 from detectors.network import SeismicNetwork, locate
+from detectors.rain import UM_PER_MM
+from detectors.skew import ClockSkew
 from detectors.tier2 import build_second_tier
 from tests.unit.detectors.helpers import BOOK, REPO
 from yujing.config import load_registry
@@ -270,3 +273,119 @@ def test_sensor_findings_of_unknown_stations_pass_untouched() -> None:
     tier = build_second_tier(Registry.from_specs([spec("A", Kind.GAS)]), BOOK)
     stray = replace(finding("X", Hazard.SENSOR, "silence", Grade.BLUE, 1.0), district="d9")
     assert tier.advance(1.0, [stray]) == [stray]
+
+
+# -- bookkeeping kept per reading, against the definitions worked out afresh ----------------------
+
+
+def test_area_pools_equal_the_gauges_totals_as_readings_leave_the_windows() -> None:
+    """Pools skip 0 mm increments and are added to per reading; after hours of readings
+    entering and leaving the windows, a gauge leaving and rejoining the mean, each group's
+    pooled total is the sum of its counted gauges' totals by the definition."""
+    rng = np.random.default_rng(4)
+    names = ("A", "B", "C", "D")
+    gauges = [spec(s, Kind.RAIN, area="z" if s in "AB" else "y") for s in names]
+    area = AreaRain(Registry.from_specs(gauges), BOOK.for_kind(Kind.RAIN))
+    sent: dict[str, list[tuple[float, float]]] = {s: [] for s in names}
+    for minute in range(1, 20 * 60):
+        now = 60.0 * minute
+        for seq, s in enumerate(names):
+            mm = float(rng.choice([0.0, 0.0, 0.0, 0.4, 3.0])) if (minute // 90) % 2 else 0.0
+            area.update(rain(s, now - seq, minute, mm))
+            sent[s].append((now - seq, mm))
+        if minute == 400:
+            area.observe(finding("C", Hazard.SENSOR, "silence", Grade.BLUE, now))
+        if minute == 700:
+            area.observe(finding("C", Hazard.SENSOR, "silence", Grade.NONE, now))
+        area.advance(now + 1.0)
+        if minute % 37:
+            continue
+        for name, group in area._groups.items():
+            used, _ = area._counting(group)
+            if len(used) < area.min_gauges:
+                continue  # blind: no mean, the pool waits
+            at = group.eval_ts
+            assert at is not None
+            for width in area.windows.values():
+                expected = sum(
+                    round(mm * UM_PER_MM)
+                    for s in used
+                    for ts, mm in sent[s]
+                    if at - width < ts <= at
+                )
+                assert group.pooled.total_um(at, width) == expected, (name, minute, width)
+
+
+def _reference_skew(lags: list[float], persist_m: int, lag_s: float) -> bool:
+    """The definition: the last persist_m lags counted all exceed the limit."""
+    last = lags[-persist_m:]
+    return len(last) == persist_m and min(last) > lag_s
+
+
+def test_clock_skew_lagging_follows_the_last_lags_and_survives_a_restore() -> None:
+    """Against the definition worked out afresh from every lag counted (once per tick per
+    station: a second reading in a tick counts nothing), with a restored copy taking over
+    halfway through."""
+    rng = np.random.default_rng(8)
+    registry = Registry.from_specs([spec(s, Kind.GAS) for s in "ABCDE"])
+    skew = ClockSkew(registry, lag_s=900.0, persist_m=3)
+    lags: dict[str, list[float]] = {s: [] for s in "ABCDE"}
+    counted: dict[str, int] = {}
+    skewed: set[str] = set()
+    got: list[tuple[str, str]] = []
+    expected: list[tuple[str, str]] = []
+    for tick in range(400):
+        now = 60.0 * tick
+        for s in "ABCDE":
+            behind = float(rng.choice([0.0, 600.0, 1200.0, 1800.0])) if s in "DE" else 0.0
+            for _ in range(int(rng.integers(1, 3))):
+                frontier = skew._frontier
+                found = skew.update(Reading(s, Kind.GAS, D, now - behind, tick, {}))
+                got += [(f.station or "", f.grade.value) for f in found]
+                if frontier is None or counted.get(s) == tick:
+                    continue
+                counted[s] = tick
+                lags[s].append(frontier - (now - behind))
+                lagging = _reference_skew(lags[s], 3, 900.0)
+                if lagging != (s in skewed):
+                    skewed ^= {s}
+                    expected.append((s, "blue" if lagging else "none"))
+        skew.advance(now + 1.0)
+        if tick == 200:  # from here on a restored copy carries on
+            copy = ClockSkew(registry, lag_s=900.0, persist_m=3)
+            copy.restore(skew.snapshot())
+            assert copy.snapshot() == skew.snapshot()
+            skew = copy
+    assert got == expected and {s for s, _ in got} == {"D", "E"}
+
+
+def test_completeness_runs_count_the_distinct_slots_of_the_window() -> None:
+    """Readings out of order, duplicated and missing; after every tick each station's received
+    count is the number of distinct slots with a reading inside the window (by the definition),
+    and a restored copy reads the same."""
+    rng = np.random.default_rng(2)
+    registry = Registry.from_specs([spec("A", Kind.RAIN), spec("Q", Kind.SEISMIC, interval_s=7.0)])
+    book = Completeness(registry, window_s=900.0)
+    seen: dict[str, set[int]] = {"A": set(), "Q": set()}
+    intervals = {"A": 60.0, "Q": 7.0}
+    kinds = {"A": Kind.RAIN, "Q": Kind.SEISMIC}
+    book.advance(0.0)
+    for tick in range(1, 240):
+        now = 30.0 * tick
+        for s, interval in intervals.items():
+            for _ in range(int(rng.integers(0, 4))):
+                ts = now - float(rng.uniform(0.0, 1500.0)) * float(rng.random() < 0.2)
+                book.update(Reading(s, kinds[s], D, ts, tick, {}))
+                seen[s].add(math.floor(ts / interval))
+        book.advance(now)
+        for row in book.stations():
+            assert row.station is not None
+            interval = intervals[row.station]
+            window = max(900.0, 10 * interval)
+            start = max(math.ceil((now - window) / interval), 0)
+            end = math.floor(now / interval)
+            assert row.received == len({x for x in seen[row.station] if start <= x < end})
+            assert row.expected == end - start
+    again = Completeness(registry, window_s=900.0)
+    again.restore(book.snapshot())
+    assert again.stations() == book.stations() and again.snapshot() == book.snapshot()
