@@ -175,11 +175,15 @@ class Pipeline:
         out.readings.append(reading)
         out.findings.extend(self.areas.update(reading, first))
 
-    def first_tier_advance(self, now: float) -> list[Finding]:
-        """Time passes for every per-station detector: their time-driven findings."""
+    def first_tier_advance(
+        self, now: float, stations: Sequence[str] | None = None
+    ) -> list[Finding]:
+        """Time passes for every per-station detector (or those of ``stations``, in registry
+        order): their time-driven findings."""
         first: list[Finding] = []
-        for station, detectors in self.detectors.items():
-            for detector in detectors:
+        every = self.detectors
+        for station in every if stations is None else stations:
+            for detector in every[station]:
                 try:
                     first.extend(detector.advance(now))
                 except Exception:  # a detector bug must not stop the other stations

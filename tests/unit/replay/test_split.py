@@ -5,6 +5,8 @@ that fails stops the replay with its reason instead of hanging it."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,13 +33,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_world(tmp_path_factory.mktemp("world"))
 
 
-@pytest.mark.parametrize("wire", [False, True], ids=["direct", "wire"])
+@pytest.mark.parametrize(
+    ("wire", "processes"), [(False, 2), (True, 2), (False, 1), (False, 3)],
+    ids=["direct", "wire", "one-child", "three-children"],
+)  # fmt: skip
 def test_the_split_replay_says_what_the_single_process_replay_says(
-    world: Path, wire: bool
+    world: Path, wire: bool, processes: int
 ) -> None:
     settings = replay_settings(world.parent)
     one = run_replay(world, settings, ReplayOptions(tick_s=10.0), wire=wire)
-    two = run_replay(world, settings, ReplayOptions(tick_s=10.0, split=True), wire=wire)
+    source, *_ = open_source(world, wire=wire)
+    pipeline, grader, _ = build_replay(settings, source, ReplayOptions(tick_s=10.0))
+    options = ReplayOptions(tick_s=10.0, split=True)
+    stats = SplitReplay(pipeline, grader, options, processes=processes).run(source)
+    two = replace(one, stats=stats, records=grader.records)
     assert len(one.records) > 40
     assert said(two) == said(one)
     assert (two.stats.readings, two.stats.findings) == (one.stats.readings, one.stats.findings)
@@ -50,10 +59,12 @@ class _FailingInChild(Pipeline):
 
     parent = os.getpid()
 
-    def first_tier_advance(self, now: float) -> list[Finding]:
+    def first_tier_advance(
+        self, now: float, stations: Sequence[str] | None = None
+    ) -> list[Finding]:
         if os.getpid() != self.parent:
             raise ValueError("the first tier broke")
-        return super().first_tier_advance(now)
+        return super().first_tier_advance(now, stations)
 
 
 def test_a_failing_first_tier_process_stops_the_replay_with_its_reason(world: Path) -> None:
