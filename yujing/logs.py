@@ -33,11 +33,27 @@ class PlainFormatter(logging.Formatter):
         return f"{base} {fields}".rstrip()
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not when logging was set
+    up: a command run with its stderr captured (a test runner, an embedding program) must not
+    leave the process logging into a stream that has since been closed."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
 def setup_logging(level: str = "warning", fmt: str = "plain") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # ours replaces ours (set up twice: one handler); other handlers (a host's, a test
+    # runner's) stay
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, StderrHandler)] + [handler]
     root.setLevel(level.upper())
     for noisy in ("amqtt", "transitions", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.ERROR)

