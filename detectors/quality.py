@@ -153,14 +153,18 @@ class QualityGate:
         self._tracks: dict[str, _Track] = {q: _Track() for q in self.specs}
         self._held: _Held | None = None
         self.changes = 0  # bumped whenever the persistent set changes (cheap change test)
+        # no Hampel test configured (rain): nothing is ever held, so no deviance to look for
+        self._spikes = any(spec.spike_window > 0 for spec in self.specs.values())
 
     # -- judging -------------------------------------------------------------------------------
 
     def admit(self, reading: Reading, clock: float | None) -> list[Reading]:
         """Readings ready to apply (suspect values removed), in order: possibly none (held),
         possibly two (a held one decided by this one)."""
-        out: list[Reading] = []
         suspect = self._judge(reading, clock)
+        if not self._spikes and self._held is None:
+            return [self._accept(reading, suspect)]
+        out: list[Reading] = []
         held = self._held
         if held is not None:
             self._held = None
@@ -239,7 +243,7 @@ class QualityGate:
                 spec.span_max is not None and value > spec.span_max
             ):
                 suspect[q] = Reason.RANGE
-            elif self._stuck(spec, track, reading.ts, float(value)):
+            elif spec.stuck_s > 0 and self._stuck(spec, track, reading.ts, float(value)):
                 suspect[q] = Reason.STUCK
         return suspect
 
