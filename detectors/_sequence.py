@@ -9,6 +9,12 @@ duplicates the same way, ``(channel, seq, ts)``).
   :data:`MAX_RANGES`, oldest dropped first.
 - **Counter restart** (a sensor reboot): a ``seq`` at or below what was applied but with a newer
   ``ts`` starts the counter afresh; nothing is dropped.
+- **Waveform packets not held** (seismic: no room in the early-warning budget): one station's
+  channels share its ``seq`` counter (DESIGN: ``seq`` is per station), so each channel's seqs
+  have gaps by design and ranges of them would only pile up. A packet is a duplicate when its
+  channel already applied one with the same start time ``t0`` and ``seq`` (the last
+  :data:`MAX_RANGES` kept); anything else, late or not, is applied (the detector judges old
+  and overlapping packets).
 - **Hold** (optional, ``hold=True``): a reading whose ``seq`` is beyond the next expected one waits
   until the gap fills, so a shuffled burst (a gauge uploading its buffer) is applied in the
   sensor's own order. :meth:`SequenceGate.release` (called from ``advance``) hands over whatever
@@ -31,6 +37,7 @@ duplicates the same way, ``(channel, seq, ts)``).
 from __future__ import annotations
 
 import bisect
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,17 +95,44 @@ class _Stream:
         return out
 
 
+@dataclass(slots=True)
+class _Packets:
+    """A channel's recently applied packets: (start time, seq)."""
+
+    order: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=MAX_RANGES))
+    seen: set[tuple[float, int]] = field(default_factory=set)
+
+    def admit(self, t0: float, seq: int) -> bool:
+        """Apply the packet ``(t0, seq)``? False for one applied before (a redelivery); an
+        old or overlapping packet with a new seq goes on to the detector, which counts it."""
+        key = (t0, seq)
+        if key in self.seen:
+            return False
+        if len(self.order) == MAX_RANGES:
+            self.seen.discard(self.order[0])
+        self.order.append(key)
+        self.seen.add(key)
+        return True
+
+
 class SequenceGate:
     """Duplicate filter and reorder hold for one detector (see the module docstring)."""
 
     def __init__(self, max_pending: int = DEFAULT_MAX_PENDING) -> None:
         self.max_pending = max_pending
         self._streams: dict[str, _Stream] = {}
+        self._packets: dict[str, _Packets] = {}  # waveform channel -> packets, when not held
         self.held = 0  # readings pending over all streams (a tick with none held costs nothing)
 
     def admit(self, reading: Reading, *, hold: bool) -> list[Reading]:
         """Readings now ready to apply, in order (possibly none, possibly several)."""
-        key = reading.waveform.channel if reading.waveform is not None else ""
+        wave = reading.waveform
+        if wave is not None and not hold:
+            packets = self._packets.get(wave.channel)
+            if packets is None:
+                packets = self._packets[wave.channel] = _Packets()
+            return [reading] if packets.admit(wave.t0, reading.seq) else []
+        key = wave.channel if wave is not None else ""
         stream = self._streams.get(key)
         if stream is None:
             stream = self._streams[key] = _Stream()
@@ -154,13 +188,18 @@ class SequenceGate:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            key: {
-                "expected": s.expected,
-                "head_ts": s.head_ts,
-                "ranges": [list(r) for r in s.ranges],
-                "pending": [reading_to_json(s.pending[q]) for q in sorted(s.pending)],
-            }
-            for key, s in self._streams.items()
+            "streams": {
+                key: {
+                    "expected": s.expected,
+                    "head_ts": s.head_ts,
+                    "ranges": [list(r) for r in s.ranges],
+                    "pending": [reading_to_json(s.pending[q]) for q in sorted(s.pending)],
+                }
+                for key, s in self._streams.items()
+            },
+            "packets": {
+                channel: [list(key) for key in p.order] for channel, p in self._packets.items()
+            },
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -171,8 +210,13 @@ class SequenceGate:
                 [[int(lo), int(hi)] for lo, hi in s["ranges"]],
                 {r.seq: r for r in map(reading_from_json, s["pending"])},
             )
-            for key, s in state.items()
+            for key, s in state["streams"].items()
         }
+        self._packets = {}
+        for channel, starts in state["packets"].items():
+            packets = self._packets[channel] = _Packets()
+            for t0, seq in starts:
+                packets.admit(float(t0), int(seq))
         self.held = sum(len(s.pending) for s in self._streams.values())
 
 

@@ -67,7 +67,7 @@ def test_memory_is_bounded() -> None:
     assert seqs(out) == list(range(2, 24, 2))
     for i in range(1000, 1000 + 4 * MAX_RANGES, 2):
         gate.admit(r(i, float(i)), hold=False)
-    assert len(gate.snapshot()[""]["ranges"]) <= MAX_RANGES
+    assert len(gate.snapshot()["streams"][""]["ranges"]) <= MAX_RANGES
 
 
 def test_snapshot_round_trips_held_readings() -> None:
@@ -88,3 +88,25 @@ def test_snapshot_round_trips_held_readings() -> None:
         held.seq,
         dict(held.values),
     )
+
+
+def test_packets_of_channels_sharing_one_counter_pass_and_stay_small() -> None:
+    """A seismic station's three channels share its seq counter: each channel sees every third
+    seq. Every packet passes once (late ones too), a redelivered one is dropped, and the gate
+    keeps at most MAX_RANGES packets per channel, through a snapshot."""
+    gate = SequenceGate()
+    passed = []
+    for second in range(3 * MAX_RANGES):
+        for k, channel in enumerate(("HNZ", "HNN", "HNE")):
+            passed += gate.admit(r(3 * second + k, float(second), channel), hold=False)
+    assert len(passed) == 9 * MAX_RANGES
+    last = 3 * MAX_RANGES - 1
+    assert gate.admit(r(3 * last, float(last), "HNZ"), hold=False) == []  # redelivered
+    assert seqs(gate.admit(r(10_000, float(last + 5), "HNZ"), hold=False)) == [10_000]
+    assert seqs(gate.admit(r(9_999, float(last + 4), "HNZ"), hold=False)) == [9_999]  # late
+    saved = json.loads(json.dumps(gate.snapshot()))
+    assert all(len(starts) <= MAX_RANGES for starts in saved["packets"].values())
+    again = SequenceGate()
+    again.restore(saved)
+    assert again.admit(r(9_999, float(last + 4), "HNZ"), hold=False) == []
+    assert seqs(again.admit(r(10_003, float(last + 6), "HNZ"), hold=False)) == [10_003]
