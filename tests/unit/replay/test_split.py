@@ -34,18 +34,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("wire", "processes"), [(False, 2), (True, 2), (False, 1), (False, 3)],
-    ids=["direct", "wire", "one-child", "three-children"],
+    ("wire", "processes", "own_share"),
+    [(False, 1, 0.15), (True, 1, 0.15), (False, 1, 0.0), (False, 2, 0.5), (False, 3, 0.15)],
+    ids=["direct", "wire", "all-in-the-child", "two-children-half-here", "three-children"],
 )  # fmt: skip
 def test_the_split_replay_says_what_the_single_process_replay_says(
-    world: Path, wire: bool, processes: int
+    world: Path, wire: bool, processes: int, own_share: float
 ) -> None:
     settings = replay_settings(world.parent)
     one = run_replay(world, settings, ReplayOptions(tick_s=10.0), wire=wire)
     source, *_ = open_source(world, wire=wire)
     pipeline, grader, _ = build_replay(settings, source, ReplayOptions(tick_s=10.0))
     options = ReplayOptions(tick_s=10.0, split=True)
-    stats = SplitReplay(pipeline, grader, options, processes=processes).run(source)
+    split = SplitReplay(pipeline, grader, options, processes=processes, own_share=own_share)
+    stats = split.run(source)
     two = replace(one, stats=stats, records=grader.records)
     assert len(one.records) > 40
     assert said(two) == said(one)
