@@ -161,7 +161,9 @@ class ChildRuntime:
         self.api = load_settings(settings).api.port
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> ChildRuntime:
+    def start(self, *, probe: str = "/readyz") -> ChildRuntime:
+        """Start and wait until ``probe`` answers 200 (``/readyz``: subscribed to the broker,
+        so what a test publishes next is received)."""
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -181,20 +183,21 @@ class ChildRuntime:
                 cwd=REPO,
             )
         try:
-            wait_for(self._healthy, 30)
+            wait_for(lambda: self.answers(probe) == 200, 30)
         except BaseException:
             self.stop()  # never leave a child behind a failed start
             raise
         return self
 
-    def _healthy(self) -> bool:
+    def answers(self, path: str) -> int | None:
+        """The HTTP status of the child's API at ``path`` (None: not listening yet)."""
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"runtime exited: {self.log.read_text()[-2000:]}")
         try:
-            return httpx.get(f"http://127.0.0.1:{self.api}/healthz", timeout=1).status_code == 200
+            return httpx.get(f"http://127.0.0.1:{self.api}{path}", timeout=1).status_code
         except httpx.HTTPError:
-            return False
+            return None
 
     def kill(self) -> None:
         assert self.process is not None

@@ -5,6 +5,7 @@ of an officer from ``api.tokens_file``, and every change is journaled under that
 
 =======  ================================  ===================================================
 GET      /healthz                          liveness, journal and channel backlog (no token)
+GET      /readyz                           503 until readings flow in (subscribed), then 200
 GET      /api/v1/alerts                    active alerts with duty and acknowledgement state
 POST     /api/v1/ack                       ``{"key": "...", "drill": false}``
 POST     /api/v1/feedback                  ``{"key": "...", "status": "...", "text": "..."}``
@@ -121,12 +122,16 @@ class ApiServer:
         self._cap_feeds = dict(cap_feeds or {})
         self._metrics = metrics
         self._runner: web.AppRunner | None = None
+        self.ready: Callable[[], bool] = lambda: True
+        """Whether the runtime receives readings; the embedded runtime sets its MQTT
+        subscription here, so a probe (or a test) does not publish into a void."""
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._count], client_max_size=64 * 1024)
         app.add_routes(
             [
                 web.get("/healthz", self.health),
+                web.get("/readyz", self.readiness),
                 web.get("/api/v1/alerts", self.alerts),
                 web.post("/api/v1/ack", self.ack),
                 web.post("/api/v1/feedback", self.feedback),
@@ -191,6 +196,10 @@ class ApiServer:
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", **self.desk.health()})
+
+    async def readiness(self, request: web.Request) -> web.Response:
+        ready = self.ready()
+        return web.json_response({"ready": ready}, status=200 if ready else 503)
 
     async def alerts(self, request: web.Request) -> web.Response:
         self._officer(request)

@@ -153,6 +153,8 @@ class EmbeddedRuntime:
         if self.api is not None:
             await self.api.start()
         self.source = MqttSource(settings.mqtt, [subscription(settings.mqtt.topic_prefix)])
+        if self.api is not None:
+            self.api.ready = self.source.connected.is_set
         acks = self.acks = SyncedAcks(self.input_log, self.source.ack)
         acks.start()
         self.source.start()
