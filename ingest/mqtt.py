@@ -138,7 +138,10 @@ class MqttSource:
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 30,
         clock: Callable[[], float] = time.time,
+        generation_base: int = 0,
     ) -> None:
+        """``generation_base``: where :attr:`RawMessage.generation` starts counting; a receiver
+        process (:mod:`ingest.mqtt_process`) gives each of its incarnations its own range."""
         self.settings = settings
         self.messages: queue.SimpleQueue[RawMessage] = queue.SimpleQueue()
         """Unbounded, but QoS ≥ 1 traffic cannot outrun acks by more than the in-flight window.
@@ -149,7 +152,7 @@ class MqttSource:
         self.last_error: str | None = None
         self.topic_filters = tuple(topic_filters or (subscription(settings.topic_prefix),))
         self._clock = clock
-        self._generation = 0
+        self._generation = generation_base
         self._lock = threading.Lock()
         self._client = connect_client(
             settings.url,
@@ -197,14 +200,22 @@ class MqttSource:
         QoS 0 messages need none. Messages from an earlier connection are skipped: the broker
         has already redelivered them on the current one (to be acked when seen again).
         """
+        return self.ack_ids((m.mid, m.qos, m.generation) for m in messages)
+
+    def ack_ids(self, ids: Iterable[tuple[int, int, int]]) -> int:
+        """:meth:`ack` by ``(mid, qos, generation)`` (what crosses a process boundary)."""
         sent = 0
         with self._lock:
-            generation = self._generation
-            for message in messages:
-                if message.qos > 0 and message.generation == generation:
-                    self._client.ack(message.mid, message.qos)
+            current = self._generation
+            for mid, qos, generation in ids:
+                if qos > 0 and generation == current:
+                    self._client.ack(mid, qos)
                     sent += 1
         return sent
+
+    def queued(self) -> int:
+        """Messages received and not yet taken by :meth:`get_batch`."""
+        return self.messages.qsize()
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> paho.MQTTMessageInfo:
         """Publish on this client (dead letters, for instance); QoS ≥ 1 survives reconnects."""

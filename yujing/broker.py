@@ -133,8 +133,9 @@ def start_amqtt(host: str, port: int) -> Broker:
         async def main() -> None:
             config = {
                 "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
-                "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {
-                    "allow_anonymous": True}},
+                "plugins": {
+                    "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+                },
             }
             broker = AmqttBroker(config, loop=loop)
             await broker.start()

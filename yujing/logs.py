@@ -57,3 +57,14 @@ def setup_logging(level: str = "warning", fmt: str = "plain") -> None:
     root.setLevel(level.upper())
     for noisy in ("amqtt", "transitions", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def current_logging() -> tuple[str, str] | None:
+    """``(level, fmt)`` as :func:`setup_logging` last set them, for a spawned child process to
+    log the same way (None: never set up here)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, StderrHandler):
+            fmt = "json" if isinstance(handler.formatter, JsonFormatter) else "plain"
+            return logging.getLevelName(root.level).lower(), fmt
+    return None

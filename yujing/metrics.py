@@ -61,6 +61,21 @@ class Metrics:
         self.queue_depth = Gauge(
             "yujing_queue_depth", "Items waiting in an internal queue", ["queue"], registry=r
         )
+        self.mqtt_subscribed = Gauge(
+            "yujing_mqtt_subscribed",
+            "1 while the runtime is subscribed to its broker (what /readyz answers), else 0",
+            registry=r,
+        )
+        self.mqtt_connects = Gauge(
+            "yujing_mqtt_connects",
+            "Connections made to the broker since start (more than 1: it reconnected)",
+            registry=r,
+        )
+        self.mqtt_receiver_restarts = Gauge(
+            "yujing_mqtt_receiver_restarts",
+            "Times the MQTT receiver process died and was started again (mqtt.receiver: process)",
+            registry=r,
+        )
         self.detector_errors = Counter(
             "yujing_detector_errors",
             "Detector calls that raised (the reading is kept, the other stations go on)",

@@ -28,9 +28,11 @@ def test_not_ready_while_the_broker_is_away_and_ready_again_after(tmp_path: Path
     runtime = ChildRuntime(settings, tmp_path / "runtime.log").start()  # waits for /readyz 200
     try:
         assert runtime.answers("/healthz") == 200
+        assert runtime.metric("yujing_mqtt_subscribed") == 1
         broker.stop()
         wait_for(lambda: runtime.answers("/readyz") == 503, 20)
         assert runtime.answers("/healthz") == 200  # alive all along
+        wait_for(lambda: runtime.metric("yujing_mqtt_subscribed") == 0, 5)
         broker = start_mosquitto("127.0.0.1", port, tmp_path / "mosquitto")
         wait_for(lambda: runtime.answers("/readyz") == 200, 30)
         sender = Sender("127.0.0.1", port)
@@ -42,6 +44,7 @@ def test_not_ready_while_the_broker_is_away_and_ready_again_after(tmp_path: Path
         }
         sender.reading("d1", "gas", "G1", body)
         wait_for(lambda: runtime.ingested("gas") >= 1, 20)
+        assert runtime.metric("yujing_mqtt_connects") == 2
         sender.close()
     finally:
         runtime.stop()

@@ -108,19 +108,24 @@ class RunningRuntime:
 
     def metric(self, name: str, **labels: str) -> float:
         """Value of one sample scraped over HTTP from /metrics (0 when absent)."""
-        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-        for line in self.metrics_text().splitlines():
-            if line.startswith("#"):
-                continue
-            head, _, value = line.rpartition(" ")
-            if "{" in head:
-                metric, _, rest = head.partition("{")
-                got = ",".join(sorted(rest.rstrip("}").split(",")))
-            else:
-                metric, got = head, ""
-            if metric == name and got == wanted:
-                return float(value)
-        return 0.0
+        return sample(self.metrics_text(), name, **labels)
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        if "{" in head:
+            metric, _, rest = head.partition("{")
+            got = ",".join(sorted(rest.rstrip("}").split(",")))
+        else:
+            metric, got = head, ""
+        if metric == name and got == wanted:
+            return float(value)
+    return 0.0
 
 
 @contextmanager
@@ -215,12 +220,13 @@ class ChildRuntime:
 
     def ingested(self, kind: str) -> float:
         """``yujing_readings_ingested_total`` of ``kind`` from the child's /metrics (0: none)."""
+        return self.metric("yujing_readings_ingested_total", kind=kind)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of the child's /metrics (0 when absent or not answering yet)."""
         port = load_settings(self.settings).metrics.port
         try:
             text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
         except httpx.HTTPError:
             return 0.0
-        for line in text.splitlines():
-            if line.startswith(f'yujing_readings_ingested_total{{kind="{kind}"}}'):
-                return float(line.split()[-1])
-        return 0.0
+        return sample(text, name, **labels)

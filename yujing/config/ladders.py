@@ -194,7 +194,9 @@ def _check_order(path: Path, lines: dict[KeyPath, int], index: int, rule: _RuleM
             )
         if previous is not None and rung.grade.rank <= previous.grade.rank:
             raise config_error(
-                path, lines, (*loc, "grade"),
+                path,
+                lines,
+                (*loc, "grade"),
                 f"{rung.grade.value} must be above rungs[{r - 1}].grade ({previous.grade.value})",
             )
         quantity = rung.quantity or rule.quantity
@@ -204,7 +206,9 @@ def _check_order(path: Path, lines: dict[KeyPath, int], index: int, rule: _RuleM
         if quantity in by_quantity and rung.enter <= by_quantity[quantity][1]:
             p, enter = by_quantity[quantity]
             raise config_error(
-                path, lines, (*loc, "enter"),
+                path,
+                lines,
+                (*loc, "enter"),
                 f"{rung.enter:g} must be above rungs[{p}].enter ({enter:g})",
             )
         by_quantity[quantity] = (r, rung.enter)
@@ -214,20 +218,21 @@ def _check_order(path: Path, lines: dict[KeyPath, int], index: int, rule: _RuleM
 def load_ladder_file(path: Path) -> list[RuleSpec]:
     model, lines = load_model(_LadderFileModel, path)
     quality = MappingProxyType(
-        {
-            q: QualitySpec(**m.model_dump(exclude={"source"}))
-            for q, m in model.quality.items()
-        }
+        {q: QualitySpec(**m.model_dump(exclude={"source"})) for q, m in model.quality.items()}
     )
     for q, m in model.quality.items():
         if m.span_min is not None and m.span_max is not None and m.span_max <= m.span_min:
             raise config_error(
-                path, lines, ("quality", q, "span_max"),
+                path,
+                lines,
+                ("quality", q, "span_max"),
                 f"{m.span_max:g} must be above span_min ({m.span_min:g})",
             )
         if m.persist_n > m.persist_m:
             raise config_error(
-                path, lines, ("quality", q, "persist_n"),
+                path,
+                lines,
+                ("quality", q, "persist_n"),
                 f"{m.persist_n} must not exceed persist_m ({m.persist_m})",
             )
     clock = None if model.clock is None else ClockSpec(**model.clock.model_dump())
@@ -235,8 +240,13 @@ def load_ladder_file(path: Path) -> list[RuleSpec]:
     for index, rule in enumerate(model.rules):
         _check_order(path, lines, index, rule)
         rungs = tuple(
-            Rung(r.grade, r.enter if r.enter is not None else math.nan, r.hysteresis,
-                 r.min_dwell_s, r.quantity)
+            Rung(
+                r.grade,
+                r.enter if r.enter is not None else math.nan,
+                r.hysteresis,
+                r.min_dwell_s,
+                r.quantity,
+            )
             for r in rule.rungs
         )
         relative = {
@@ -245,8 +255,13 @@ def load_ladder_file(path: Path) -> list[RuleSpec]:
         ladder = Ladder(rule.rule, rule.quantity, rungs, rule.source)
         specs.append(
             RuleSpec(
-                model.hazard, model.kind, ladder, MappingProxyType(rule.params),
-                MappingProxyType(relative), quality, clock,
+                model.hazard,
+                model.kind,
+                ladder,
+                MappingProxyType(rule.params),
+                MappingProxyType(relative),
+                quality,
+                clock,
             )
         )
     return specs

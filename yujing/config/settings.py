@@ -41,6 +41,11 @@ class MqttSettings(BaseModel):
         default="auto",
         description="auto: start mosquitto (or in-process amqtt) when nothing answers at url",
     )
+    receiver: Literal["process", "thread"] = Field(
+        default="process",
+        description="embedded runtime: paho in a child process (its receive and acks on the "
+        "other core) or on a thread of the runtime's process",
+    )
 
 
 class IngestSettings(BaseModel):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
 
@@ -29,6 +30,7 @@ import ingest
 from alerting import Notifier
 from ingest import DeadLetterFile, MqttSource, subscription
 from ingest import RawMessage as SourceMessage
+from ingest.mqtt_process import ProcessMqttSource
 from yujing.broker import Broker, ensure_broker
 from yujing.clock import Clock, WallClock
 from yujing.config import (
@@ -100,7 +102,7 @@ class EmbeddedRuntime:
         self.api = alerting.api
         self.pipeline = self._fresh_pipeline()
         self.broker: Broker | None = None
-        self.source: MqttSource | None = None
+        self.source: MqttSource | ProcessMqttSource | None = None
         self.connected = asyncio.Event()
         self.dead_letters = DeadLetterFile(settings.ingest.dead_letter_path)
         self.snapshot_path = settings.state_dir / "pipeline-state.json"
@@ -136,6 +138,47 @@ class EmbeddedRuntime:
                 "no broker answered; started one",
                 extra={"broker": self.broker.kind, "url": self.broker.url},
             )
+        # the receiver connects while the state is restored (its child process takes ~0.4 s to
+        # start); what it receives meanwhile waits, unacknowledged, for the loop
+        source = self.source = self._open_source()
+        source.start()
+        try:
+            metrics_server = await self._start_parts()
+        except BaseException:
+            source.stop()
+            raise
+        if self.api is not None:
+            self.api.ready = source.connected.is_set
+        acks = self.acks = SyncedAcks(self.input_log, source.ack)
+        acks.start()
+        try:
+            await self._loop(stop)
+        finally:
+            acks.close()  # what was processed is on disk and acknowledged
+            source.stop()
+            self.checkpoints.write_now()
+            self.input_log.close()
+            if self.api is not None:
+                await self.api.stop()
+            await self.alerting.close(drain_s=5.0)
+            if self.storage is not None:
+                await asyncio.to_thread(self.storage.close, 5.0)
+            if metrics_server is not None:
+                metrics_server.shutdown()
+            if self.broker is not None:
+                self.broker.stop()
+
+    def _open_source(self) -> MqttSource | ProcessMqttSource:
+        mqtt = self.settings.mqtt
+        filters = [subscription(mqtt.topic_prefix)]
+        if mqtt.receiver == "process":
+            return ProcessMqttSource(mqtt, filters, batch_max=self.settings.ingest.batch_max)
+        return MqttSource(mqtt, filters)
+
+    async def _start_parts(self) -> WSGIServer | None:
+        """Restore the detectors, start storage, metrics, alerting and the API; returns the
+        metrics server (None without ``metrics.port``)."""
+        settings = self.settings
         self._recover()
         # the detectors' state is hundreds of thousands of long-lived objects (620k at 5,000
         # stations): a full collection over them stalls the loop ~0.2 s (docs/performance.md).
@@ -152,28 +195,7 @@ class EmbeddedRuntime:
         await self.alerting.start()  # rebuild from the journal, resume the outbox
         if self.api is not None:
             await self.api.start()
-        self.source = MqttSource(settings.mqtt, [subscription(settings.mqtt.topic_prefix)])
-        if self.api is not None:
-            self.api.ready = self.source.connected.is_set
-        acks = self.acks = SyncedAcks(self.input_log, self.source.ack)
-        acks.start()
-        self.source.start()
-        try:
-            await self._loop(stop)
-        finally:
-            acks.close()  # what was processed is on disk and acknowledged
-            self.source.stop()
-            self.checkpoints.write_now()
-            self.input_log.close()
-            if self.api is not None:
-                await self.api.stop()
-            await self.alerting.close(drain_s=5.0)
-            if self.storage is not None:
-                await asyncio.to_thread(self.storage.close, 5.0)
-            if metrics_server is not None:
-                metrics_server.shutdown()
-            if self.broker is not None:
-                self.broker.stop()
+        return metrics_server
 
     async def _loop(self, stop: asyncio.Event) -> None:
         assert self.source is not None and self.acks is not None
@@ -198,7 +220,7 @@ class EmbeddedRuntime:
                 if self.on_batch is not None:
                     self.on_batch(raw, result)
                 self.metrics.batch_seconds.observe(time.perf_counter() - started)
-            self.metrics.queue_depth.labels("ingest").set(source.messages.qsize())
+            self._observe_source()
             wall = time.monotonic()
             if wall - last_tick >= self.settings.tick_s:
                 last_tick = wall
@@ -211,6 +233,15 @@ class EmbeddedRuntime:
                 or self.input_log.bytes >= recovery.checkpoint_mb * 2**20
             ) and self.checkpoints.begin():
                 last_checkpoint = time.monotonic()
+
+    def _observe_source(self) -> None:
+        source, metrics = self.source, self.metrics
+        assert source is not None
+        metrics.queue_depth.labels("ingest").set(source.queued())
+        metrics.mqtt_subscribed.set(1 if source.connected.is_set() else 0)
+        metrics.mqtt_connects.set(source.connects)
+        if isinstance(source, ProcessMqttSource):
+            metrics.mqtt_receiver_restarts.set(source.restarts)
 
     def _emit(self, result: StepResult) -> None:
         for letter in result.rejected:
