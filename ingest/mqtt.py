@@ -153,6 +153,7 @@ class MqttSource:
         self.topic_filters = tuple(topic_filters or (subscription(settings.topic_prefix),))
         self._clock = clock
         self._generation = generation_base
+        self._stopping = False  # a disconnect we asked for is not worth a warning
         self._lock = threading.Lock()
         self._client = connect_client(
             settings.url,
@@ -177,6 +178,7 @@ class MqttSource:
 
     def stop(self) -> None:
         """Disconnect (the session and unacked messages stay with the broker) and join."""
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
@@ -269,7 +271,8 @@ class MqttSource:
         with self._lock:
             self._generation += 1
         self.connected.clear()
-        log.warning("mqtt disconnected", extra={"reason": str(reason)})
+        level = logging.INFO if self._stopping else logging.WARNING
+        log.log(level, "mqtt disconnected", extra={"reason": str(reason)})
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         try:
