@@ -159,8 +159,8 @@ class RecursiveStaLta:
             raise ValueError(f"block shape {block.shape} does not fit {s.sta.size} channels")
         if block.shape[1] == 0:
             return np.empty(block.shape)
-        if s.sta.size == 1 and s.taken[0] >= self.lta_samples:
-            return self._warm_one(block[0])[None, :]  # the common case, without the masks
+        if s.sta.size == 1:
+            return self._one(block[0])[None, :]  # the common case, without the masks
         energy = np.square(block)
         ratio = np.full(block.shape, np.nan)
         # a channel's very first sample starts the recursion and is not filtered
@@ -177,11 +177,42 @@ class RecursiveStaLta:
 
     def process_one(self, samples: Array) -> Array:
         """:meth:`process` for a bank of one channel, 1-D in and out (a packet's hot path:
-        no reshaping, no masks once the channel is warm)."""
-        s = self.state
-        if s.sta.size == 1 and samples.size and s.taken[0] >= self.lta_samples:
-            return self._warm_one(samples)
+        no reshaping, no masks)."""
+        if self.state.sta.size == 1 and samples.size:
+            return self._one(samples)
         return np.asarray(self.process(samples[None, :])[0], dtype=np.float64)
+
+    def _one(self, samples: Array) -> Array:
+        """A bank of one channel, 1-D in and out (at least one sample)."""
+        if self.state.taken[0] >= self.lta_samples:
+            return self._warm_one(samples)
+        return self._warming_one(samples)
+
+    def _warming_one(self, samples: Array) -> Array:
+        """One channel still warming up: :meth:`_run`'s recursion and NaNs, 1-D.
+
+        Why: every station's first ``lta_s`` of packets come this way, all of a network's
+        together (its start, and after a common gap); the bank's masks and scipy's checked
+        ``lfilter`` made them the slowest packets of all.
+        """
+        s = self.state
+        skip = 0 if s.started[0] else 1  # a channel's very first sample only starts the recursion
+        s.started[0] = True
+        ratio = np.full(samples.size, np.nan)
+        if samples.size == skip:
+            return ratio
+        used = samples[skip:]
+        energy = used * used
+        keep_sta, keep_lta = self._keep
+        sta, _ = lfilter_1d(self._b_sta, self._a_sta, energy, np.array([keep_sta * s.sta[0]]))
+        lta, _ = lfilter_1d(self._b_lta, self._a_lta, energy, np.array([keep_lta * s.lta[0]]))
+        # sample j of ``energy`` is the recursion's (taken + j + 1)-th: known from the n_lta-th on
+        known = max(0, self.lta_samples - 1 - int(s.taken[0]))
+        if known < energy.size:
+            ratio[skip + known :] = sta[known:] / lta[known:]
+        s.sta[0], s.lta[0] = sta[-1], lta[-1]
+        s.taken[0] += energy.size
+        return ratio
 
     def _warm_one(self, samples: Array) -> Array:
         """One warmed-up channel: the same recursion, 1-D (less overhead per packet)."""

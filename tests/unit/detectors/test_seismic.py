@@ -13,6 +13,7 @@ import pytest
 from detectors import IntensityDetector
 from detectors.ladder import LadderState, next_grade
 from detectors.seismic import component, intensity, trailing_pga, trailing_pga_reference
+from detectors.station import StationDetector
 from tests.unit.detectors.helpers import changes, feed, packet, rules, station
 from yujing.contracts import Finding, Grade, Kind, Reading
 
@@ -171,6 +172,57 @@ def test_vertical_only_station_uses_z_until_a_horizontal_channel_appears() -> No
     quake_det.update(packet(SITE, "HNE", T0 + 1, np.zeros(100), 1, sr_hz=100.0))
     big = np.full(100, 3.0)
     assert quake_det.update(packet(SITE, "HNZ", T0 + 1, big, 2, sr_hz=100.0)) == []
+
+
+def three_channel_events(seed: int) -> list[tuple[str, Any]]:
+    """A 3-channel station's packets, shuffled within each second, with redeliveries, a 40 s
+    outage of the horizontals (the vertical goes on), a 40 s outage of all channels, and ticks."""
+    rng = random.Random(seed)
+    trace = quake(seconds=200.0, seed=seed)
+    events: list[tuple[str, Any]] = []
+    seq = 0
+    for second in range(200):
+        block = trace[second * int(SR) : (second + 1) * int(SR)]
+        horizontals_out = 60 <= second < 100
+        if 140 <= second < 180:
+            events.append(("t", T0 + second + 1.0))
+            continue
+        channels = ["HNZ"] if horizontals_out else ["HNZ", "HNN", "HNE"]
+        rng.shuffle(channels)
+        for channel in channels:
+            seq += 1
+            gain = 1.0 if channel == "HNZ" else rng.uniform(0.5, 1.5)
+            reading = packet(SITE, channel, T0 + second, block * gain, seq, SR)
+            events.append(("r", reading))
+            if rng.random() < 0.1:
+                events.append(("r", reading))  # a redelivery
+        events.append(("t", T0 + second + 1.0))
+    return events
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_vertical_packets_skipping_the_gates_change_nothing(seed: int) -> None:
+    """The fast path for vertical packets once a horizontal channel is seen gives the findings
+    of the full path through the gates (silence included: the vertical keeps the station from
+    being silent while the horizontals are out)."""
+    fast, full = detector(), detector()
+    fast_out: list[Finding] = []
+    full_out: list[Finding] = []
+    for what, item in three_channel_events(seed):
+        if what == "r":
+            fast_out.extend(fast.update(item))
+            full_out.extend(StationDetector.update(full, item))
+        else:
+            fast_out.extend(fast.advance(item))
+            full_out.extend(full.advance(item))
+        assert without_gate(fast.snapshot()) == without_gate(full.snapshot())
+    assert fast_out == full_out
+    assert {f.grade for f in fast_out} >= {Grade.UNKNOWN, Grade.RED}  # silence, then the quake
+
+
+def without_gate(state: dict[str, Any]) -> dict[str, Any]:
+    """A detector's state but its ``seq`` gate (which remembers packets for redeliveries)."""
+    return {key: value for key, value in state.items() if key != "gate"}
 
 
 def test_an_older_packet_of_another_channel_can_only_raise_at_the_current_time() -> None:

@@ -99,6 +99,30 @@ def test_a_bank_of_channels_equals_each_channel_alone() -> None:
         np.testing.assert_array_equal(together[c], alone)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_channel_equals_its_row_of_a_bank_through_warm_up_and_resets(seed: int) -> None:
+    """A bank of one channel runs 1-D (warming up and warm); a bigger bank runs the masks. The
+    same bits, from the first sample (which only starts the recursion) on, in packets of any
+    size, across the warm-up's end and after a reset."""
+    x = noise(6000, seed=seed)
+    bank = RecursiveStaLta(20, 200, channels=2)
+    alone, one = RecursiveStaLta(20, 200), RecursiveStaLta(20, 200)
+    sizes = chunks(x.size, seed)
+    start = 0
+    for i, size in enumerate(sizes):
+        block = x[start : start + size]
+        start += size
+        if i == len(sizes) // 2:
+            for each in (bank, alone, one):
+                each.reset(0)
+        want = bank.process(np.stack([block, block]))[0]
+        np.testing.assert_array_equal(alone.process(block[None, :])[0], want)
+        np.testing.assert_array_equal(one.process_one(block), want)
+    for each in (alone, one):
+        for name in ("sta", "lta", "taken", "started"):
+            assert np.array_equal(getattr(each.state, name), getattr(bank.state, name)[:1])
+
+
 def test_reset_starts_one_channel_afresh() -> None:
     bank = RecursiveStaLta(10, 100, channels=2)
     bank.process(np.ones((2, 500)))

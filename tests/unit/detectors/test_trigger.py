@@ -4,8 +4,10 @@ choice, and the trigger's grade never paging on its own (the network consumes it
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from detectors import StaLtaDetector
+from detectors.trigger import flat_mask
 from tests.unit.detectors.helpers import feed, packet, rules, station
 from yujing.contracts import Finding, Grade, Kind
 
@@ -82,3 +84,38 @@ def test_an_old_or_overlapping_packet_is_ignored() -> None:
     feed(d, seconds(15))
     assert d.update(packet(SITE, "HHZ", T0 + 3.0, np.ones(100), 99)) == []
     assert d.ignored_packets == 1
+
+
+def flat_mask_reference(
+    samples: list[float], previous: float | None, run: int, min_run: int
+) -> tuple[list[bool], float, int]:
+    """The definition, one sample at a time: the length of the run of equal values ending at
+    each sample (the carried run included), and whether it has reached ``min_run``."""
+    mask, length, last = [], run, previous
+    for x in samples:
+        length = length + 1 if last is not None and x == last else 1
+        last = x
+        mask.append(length >= min_run)
+    return mask, samples[-1], length
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_flat_mask_equals_its_definition(seed: int) -> None:
+    """Quantised noise with scattered repeats, flat stretches of every length, runs carried in
+    from the previous packet (the fast count and the run lengths must agree)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(400):
+        n = int(rng.choice([1, 2, 3, 10, 100]))
+        samples = np.round(rng.normal(size=n) * rng.choice([1.0, 3.0, 30.0])) / 10.0
+        if rng.random() < 0.3:
+            start = int(rng.integers(0, n))
+            samples[start : start + int(rng.integers(1, 60))] = samples[start]
+        previous = None if rng.random() < 0.1 else float(rng.choice([samples[0], 0.05]))
+        run = 0 if previous is None else int(rng.integers(1, 60))
+        min_run = int(rng.choice([2, 5, 50]))
+        mask, value, carried = flat_mask(samples, previous, run, min_run)
+        want_mask, want_value, want_run = flat_mask_reference(
+            samples.tolist(), previous, run, min_run
+        )
+        assert mask.tolist() == want_mask
+        assert (value, carried) == (want_value, want_run)

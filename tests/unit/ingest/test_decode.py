@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from ingest import EXAMPLES, Decoder
+from ingest import EXAMPLES, Decoder, wire
 from ingest.decode import SEISMIC_QUANTITY
 from tests.unit.ingest.helpers import NOW, STATIONS, payload
 from yujing.config import QuantityLimits, Registry
-from yujing.contracts import ConfigError, Kind, Reading
+from yujing.contracts import ConfigError, Kind, PayloadRejected, Reading, RejectReason
 
 T = 1_784_613_900.0  # 2026-07-21T06:05:00Z
 
@@ -118,3 +120,69 @@ def test_a_kind_without_limits_is_a_config_error(limits: QuantityLimits) -> None
         Kind.SEISMIC)[SEISMIC_QUANTITY]}})  # fmt: skip
     with pytest.raises(ConfigError, match="kind seismic needs 'accel_ms2' limits"):
         Decoder(Registry.from_specs(STATIONS), seismic)
+
+
+DROP = object()  # a field left out
+LATER = {RejectReason.FUTURE_TIMESTAMP, RejectReason.TOO_LATE, RejectReason.DUPLICATE}
+BAD_FIELDS: dict[str, list[Any]] = {
+    "t0": [None, True, -5, 10**20, 1.5e12, "yesterday", "2026-07-21T06:05:00Z", [1], DROP],
+    "ts": [True, 1.5, "2026-07-21T06:05:00+08:00", "soon", 12],
+    "seq": [-1, 1.0, True, "7", None, DROP],
+    "quality": [3, True, ["ok"], "suspect"],
+    "channel": ["", "X" * 17, 5, None, "HNZ", DROP],
+    "sr": [0, -100, 0.0, 1e9, True, "100", None, 200, 0.5, DROP],
+    "station": ["FS-S02", 7, None, DROP],
+    "extra": [1],
+}
+
+
+def wire_problem(body: dict[str, Any]) -> tuple[RejectReason, str] | None:
+    """What the ``wire`` checkers, called one by one in the documented order, say about a
+    seismic packet's fields and station (the decoder checks them inline: it must agree)."""
+    try:
+        wire.check_fields(body, wire.SEISMIC_FIELDS, wire.SEISMIC_REQUIRED, "seismic")
+        wire.event_time(body["t0"], "t0")
+        if body.get("ts") is not None:
+            wire.event_time(body["ts"], "ts")
+        wire.sequence_number(body["seq"])
+        wire.quality_flag(body.get("quality"))
+        wire.channel_code(body["channel"])
+        wire.sample_rate(body["sr"])
+    except PayloadRejected as exc:
+        return exc.reason, exc.detail
+    station = body["station"]
+    if station == "FS-S01":
+        return None
+    if type(station) is not str:
+        return RejectReason.MALFORMED, f"station: must be a string, got {wire.show(station)}"
+    return (
+        RejectReason.STATION_MISMATCH,
+        f"body station {wire.show(station)} != topic station 'FS-S01'",
+    )
+
+
+@pytest.mark.parametrize("first", sorted(BAD_FIELDS))
+def test_seismic_field_checks_say_what_the_wire_checkers_say(decoder: Decoder, first: str) -> None:
+    """Each bad field alone, and with another bad one (which problem is named first)."""
+    topic, example = EXAMPLES[Kind.SEISMIC]
+    variants = [{first: value} for value in BAD_FIELDS[first]]
+    variants += [
+        {first: value, second: other}
+        for value in BAD_FIELDS[first]
+        for second in sorted(BAD_FIELDS)
+        for other in BAD_FIELDS[second][:3]
+    ]
+    named = 0
+    for n, bad in enumerate(variants):
+        body = {k: v for k, v in {**example, "seq": n, **bad}.items() if v is not DROP}
+        expected = wire_problem(body)
+        try:
+            got: tuple[RejectReason, str] | None = None
+            decoder.decode(topic, payload(body), NOW)
+        except PayloadRejected as exc:
+            got = exc.reason, exc.detail
+        if expected is None and got is not None and got[0] in LATER:
+            continue  # the fields are fine; a later check (event time, history) refused it
+        assert got == expected, body
+        named += expected is not None
+    assert named > 0
