@@ -60,6 +60,24 @@ class _Stream:
     ranges: list[list[int]] = field(default_factory=list)
     pending: dict[int, Reading] = field(default_factory=dict)
 
+    def take_next(self, seq: int, ts: float) -> bool:
+        """Apply ``seq`` if it is simply the next one (nothing held, newer than the head);
+        False, and nothing changed, otherwise."""
+        if (
+            seq != self.expected
+            or self.pending
+            or (self.head_ts is not None and ts <= self.head_ts)
+        ):
+            return False
+        ranges = self.ranges
+        if ranges and ranges[-1][1] == seq - 1:
+            ranges[-1][1] = seq
+        else:
+            self.mark(seq, ts)
+        self.head_ts = ts
+        self.expected = seq + 1
+        return True
+
     def applied(self, seq: int) -> bool:
         i = bisect.bisect_right(self.ranges, seq, key=_low) - 1
         return i >= 0 and self.ranges[i][0] <= seq <= self.ranges[i][1]
@@ -124,6 +142,15 @@ class SequenceGate:
         self._packets: dict[str, _Packets] = {}  # waveform channel -> packets, when not held
         self.held = 0  # readings pending over all streams (a tick with none held costs nothing)
 
+    def in_order(self, reading: Reading) -> bool:
+        """Take a scalar reading that is simply the next of its station's stream, as
+        :meth:`admit` would (it would return just the reading); False, and nothing changed,
+        for anything else. The common case, without building a list."""
+        if reading.waveform is not None:
+            return False
+        stream = self._streams.get("")
+        return stream is not None and stream.take_next(reading.seq, reading.ts)
+
     def admit(self, reading: Reading, *, hold: bool) -> list[Reading]:
         """Readings now ready to apply, in order (possibly none, possibly several)."""
         wave = reading.waveform
@@ -141,7 +168,7 @@ class SequenceGate:
             seq == stream.expected
             and not stream.pending
             and (stream.head_ts is None or ts > stream.head_ts)
-        ):  # the next one, in order: by far the most common case
+        ):  # the next one, in order: by far the most common case (take_next, written out)
             ranges = stream.ranges
             if ranges and ranges[-1][1] == seq - 1:
                 ranges[-1][1] = seq

@@ -83,12 +83,20 @@ class SilenceWatch:
         return False
 
     def tick(self, now: float) -> bool:
-        """Let the clock reach ``now``; True when this starts a silence."""
-        if self.clock is None or now > self.clock:
-            self.clock = now
-        if self.first_clock is None:
-            self.first_clock = now
-        if not self.silent and self.silent_for_s() > self.limit_s:
+        """Let the clock reach ``now``; True when this starts a silence. (Runs for every
+        station on every tick: :meth:`silent_for_s` written out.)"""
+        clock = self.clock
+        if clock is None or now > clock:
+            self.clock = clock = now
+        reference = self.first_clock
+        if reference is None:
+            self.first_clock = reference = now
+        if self.silent:
+            return False
+        last = self.last_data_ts
+        if last is not None and last > reference:
+            reference = last
+        if clock - reference > self.limit_s:
             self.silent = True
             return True
         return False

@@ -141,7 +141,11 @@ class Completeness:
             for station in stations:
                 runs = station.runs
                 if runs and runs[0][0] < oldest:
-                    _forget_before(runs, oldest)
+                    first = runs[0]
+                    if first[1] >= oldest:  # the common case (as in _forget_before): clip it
+                        first[0] = oldest
+                    else:
+                        _forget_before(runs, oldest)
 
     def _row(self, station_id: str) -> CompletenessRow:
         station = self._stations[station_id]

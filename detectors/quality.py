@@ -56,6 +56,7 @@ that *lags* is judged against the other stations in the second tier
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -126,6 +127,8 @@ class _Track:
     verdicts: list[str] = field(default_factory=list)  # "" = fine, else the reason; last m
     stuck: bool = False
     persistent: str = ""  # the reason while persistently suspect, else ""
+    # the last m verdicts all fine, neither stuck nor persistent: a fine value changes nothing
+    clean: bool = False
 
 
 @dataclass(slots=True)
@@ -155,12 +158,30 @@ class QualityGate:
         self.changes = 0  # bumped whenever the persistent set changes (cheap change test)
         # no Hampel test configured (rain): nothing is ever held, so no deviance to look for
         self._spikes = any(spec.spike_window > 0 for spec in self.specs.values())
+        self._plain = self._plain_tracks()
+
+    def _plain_tracks(self) -> tuple[tuple[str, float, float, _Track], ...] | None:
+        """Quantity, span and track of each spec when every check is a span check (rain):
+        then a fine value in a clean track is all :meth:`passes` needs to look at."""
+        if any(spec.spike_window > 0 or spec.stuck_s > 0 for spec in self.specs.values()):
+            return None
+        return tuple(
+            (
+                q,
+                -math.inf if spec.span_min is None else spec.span_min,
+                math.inf if spec.span_max is None else spec.span_max,
+                self._tracks[q],
+            )
+            for q, spec in self.specs.items()
+        )
 
     # -- judging -------------------------------------------------------------------------------
 
     def admit(self, reading: Reading, clock: float | None) -> list[Reading]:
         """Readings ready to apply (suspect values removed), in order: possibly none (held),
         possibly two (a held one decided by this one)."""
+        if self.passes(reading, clock):
+            return [reading]
         suspect = self._judge(reading, clock)
         if not self._spikes and self._held is None:
             return [self._accept(reading, suspect)]
@@ -186,6 +207,33 @@ class QualityGate:
             return out
         out.append(self._accept(reading, suspect))
         return out
+
+    @property
+    def holding(self) -> bool:
+        """A deviant value waits for its successor (:meth:`release` may apply it)."""
+        return self._held is not None
+
+    def passes(self, reading: Reading, clock: float | None) -> bool:
+        """Is the reading fine, and does judging it change nothing (:meth:`admit` would return
+        just the reading and change no state)? Yes when it is neither flagged nor ahead of the
+        clock and every value judged is within its span and goes to a clean track (one more
+        fine verdict after m fine ones leaves them as they were). Only for span checks, nothing
+        held: for most readings of a healthy gauge, what :meth:`_judge` and :meth:`_accept`
+        would do, without doing it."""
+        plain = self._plain
+        if plain is None or self._held is not None:
+            return False
+        quality = reading.quality
+        if quality is not None and quality != "ok" and quality.lower() in SENSOR_FLAGS:
+            return False
+        if clock is not None and reading.ts > clock + self.clock_spec.ahead_s:
+            return False
+        values = reading.values
+        for q, low, high, track in plain:
+            value = values.get(q)
+            if value is not None and not (track.clean and low <= value <= high):
+                return False
+        return True
 
     def release(self, now: float) -> list[Reading]:
         """A held value whose successor has not come within ``hold_s``: applied as it is."""
@@ -300,6 +348,7 @@ class QualityGate:
             _keep_last(track.verdicts, verdict, spec.persist_m)
             if verdict or track.persistent or track.stuck:
                 self._follow(q, track)  # else nothing can change: fewer than n were bad before
+            track.clean = _clean(track, spec.persist_m)
             if verdict:
                 continue
             if spec.spike_window > 0:
@@ -351,6 +400,8 @@ class QualityGate:
                     bool(t["stuck"]),
                     str(t["persistent"]),
                 )
+                self._tracks[q].clean = _clean(self._tracks[q], self.specs[q].persist_m)
+        self._plain = self._plain_tracks()
         held = state["held"]
         self._held = (
             None
@@ -363,6 +414,16 @@ class QualityGate:
                 {str(q): str(v) for q, v in held["suspect"].items()},
             )
         )
+
+
+def _clean(track: _Track, m: int) -> bool:
+    """The last ``m`` verdicts all fine (as many as are kept), not stuck, not persistent."""
+    return (
+        not track.persistent
+        and not track.stuck
+        and len(track.verdicts) >= m
+        and not any(track.verdicts)
+    )
 
 
 def _keep_last(items: list[Any], item: Any, n: int) -> None:

@@ -29,10 +29,13 @@ Cost
     inserts in O(k) for the k newer increments; increments older than 24 h are pruned. An
     evaluation whose totals lie between the same ladder breakpoints as the last one, with no
     dwell ending, does not step the ladders (it could not change them: ``_unchanged``); most
-    evaluations of a gauge are such, and a city day replays that much faster. Cheaper still: while
-    no increment other than 0 mm has come in and none has entered or left a window since the last
-    full evaluation (:meth:`RainWindows.unchanged_at`: a dry gauge, and most ticks), the totals
-    are not even worked out again (``_calm``).
+    evaluations of a gauge are such, and a city day replays that much faster. Cheaper still
+    (``_quiet``): rain coming in only raises totals and rain leaving a window only lowers them,
+    so after a full evaluation each total stays between its breakpoints while less rain than the
+    distance to the one above has come in, and until enough rain to reach the one below could
+    have left its window (:meth:`RainWindows.leaving_at`); until then the totals are not even
+    worked out, only remembered as due (``_settle`` works them out when a finding, a snapshot or
+    a late reading needs them). In a wet city day 98 % of a gauge's evaluations are such.
 
 >>> w = RainWindows()
 >>> for minute, mm in [(10, 5.0), (70, 20.5), (130, 30.0)]:
@@ -48,7 +51,7 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,8 +73,9 @@ RAIN_WINDOWS_S: dict[str, float] = {
     "rain_24h_mm": 24 * 3600.0,
 }
 HORIZON_S = max(RAIN_WINDOWS_S.values())
-_WINDOWS = tuple(RAIN_WINDOWS_S.items())
+_WIDTHS = tuple(RAIN_WINDOWS_S.values())
 _WALK = 8  # steps a window start is walked forward before bisecting
+_COMPACT_AT = 256  # pruned increments left in a window set's arrays before they are removed
 UM_PER_MM = 1000  # increments are kept as integer micrometres of rain
 
 
@@ -80,43 +84,35 @@ class RainWindows:
     Both are flat arrays of machine numbers: a bisect over a city of gauges' day-long lists of
     Python objects spent its time waiting for memory.
 
-    Each :meth:`totals` also notes until when its answer cannot change (``_calm_at``,
-    ``_calm_soon``): :meth:`unchanged_at` answers from that in two comparisons, which is what
-    keeps a dry gauge (most of a city, most of the time) cheap on every reading and tick."""
+    Pruned increments stay in the arrays, before ``_start``, until there are
+    :data:`_COMPACT_AT` of them: a gauge prunes one increment per report, and moving a day of
+    increments down by one each time cost more than the rest of a report. Every search starts
+    at ``_start``, so they are never seen again.
 
-    __slots__ = ("_calm_at", "_calm_from", "_calm_soon", "_cum", "_hints", "_ts")
+    :meth:`sums_um` remembers where each window began; :meth:`leaving_at` and
+    :meth:`entering_at` answer from that until when the sums can only move within bounds, which
+    is what lets a gauge skip most evaluations (:meth:`RainDetector._quiet`)."""
+
+    __slots__ = ("_cum", "_high", "_hints", "_start", "_ts")
 
     def __init__(self) -> None:
         self._ts: array[float] = array("d")
         self._cum: array[int] = array("q", [0])
-        self._hints = [0] * len(_WINDOWS)  # where each window began at the last totals()
-        # the time of the last totals() (None: changed since), a time safely before any
-        # increment other than 0 mm leaves a window or enters one, and the oldest such
-        # increment then in a window or after that time (pruning it changes a total)
-        self._calm_at: float | None = None
-        self._calm_soon = -math.inf
-        self._calm_from = math.inf
+        self._start = 0  # increments before it are pruned
+        self._hints = [0] * len(_WIDTHS)  # where each window began at the last sums_um()
+        self._high = 0  # increments up to the time of the last sums_um()
 
     def __len__(self) -> int:
-        return len(self._ts)
-
-    def unchanged_at(self, at: float) -> bool:
-        """Would :meth:`totals` at ``at`` give exactly what the last call gave? Yes when only
-        0 mm increments were added since (a zero changes no total), ``at`` is not before that
-        call and no increment other than 0 mm has left or entered a window in between."""
-        since = self._calm_at
-        return since is not None and since <= at < self._calm_soon
+        return len(self._ts) - self._start
 
     def add(self, ts: float, um: int) -> None:
         """Insert one increment (µm) at ``ts``; O(1) when ``ts`` is the newest."""
-        if um:
-            self._calm_at = None
         times, cum = self._ts, self._cum
         if not times or ts >= times[-1]:  # in order: the common case
             times.append(ts)
             cum.append(cum[-1] + um)
             return
-        position = bisect.bisect_right(times, ts)
+        position = bisect.bisect_right(times, ts, self._start)
         times.insert(position, ts)
         cum.insert(position + 1, cum[position] + um)
         for i in range(position + 2, len(cum)):
@@ -124,24 +120,26 @@ class RainWindows:
 
     def total_um(self, at: float, window_s: float) -> int:
         """Sum of the increments with ``ts`` in ``(at - window_s, at]``."""
-        high = bisect.bisect_right(self._ts, at)
-        low = bisect.bisect_right(self._ts, at - window_s, 0, high)
+        times, start = self._ts, self._start
+        high = bisect.bisect_right(times, at, start)
+        low = bisect.bisect_right(times, at - window_s, start, high)
         return self._cum[high] - self._cum[low]
 
-    def totals(self, at: float) -> dict[str, float]:
-        """Every window's total at ``at``, in mm. Evaluation times mostly move forward by less
-        than a report interval, so each window's start is looked for from where it was last
-        time (a step or two, on memory already at hand) before bisecting."""
-        times, cum, hints = self._ts, self._cum, self._hints
+    def sums_um(self, at: float) -> list[int]:
+        """Every window's total at ``at`` in µm, in :data:`RAIN_WINDOWS_S` order. Evaluation
+        times mostly move forward by less than a report interval, so each window's start is
+        looked for from where it was last time (a step or two, on memory already at hand)
+        before bisecting."""
+        times, cum, hints, start = self._ts, self._cum, self._hints, self._start
         count = len(times)
-        high = count if not count or times[-1] <= at else bisect.bisect_right(times, at)
+        high = count if count == start or times[-1] <= at else bisect.bisect_right(times, at, start)
         top = cum[high]
-        out = {}
-        for k, (quantity, window_s) in enumerate(_WINDOWS):
+        out = []
+        for k, window_s in enumerate(_WIDTHS):
             edge = at - window_s
             j = hints[k]
-            if j > high or (j and times[j - 1] > edge):
-                j = bisect.bisect_right(times, edge, 0, high)
+            if j > high or j < start or (j > start and times[j - 1] > edge):
+                j = bisect.bisect_right(times, edge, start, high)
             else:  # everything before j is in the past of the window: walk, then bisect
                 limit = j + _WALK
                 while j < high and times[j] <= edge:
@@ -150,48 +148,51 @@ class RainWindows:
                         j = bisect.bisect_right(times, edge, j, high)
                         break
             hints[k] = j
-            out[quantity] = (top - cum[j]) / UM_PER_MM
-        self._note_calm(at, high)
+            out.append(top - cum[j])
+        self._high = high
         return out
 
-    def _note_calm(self, at: float, high: int) -> None:
-        """Remember what :meth:`unchanged_at` needs after a :meth:`totals` at ``at``: when the
-        oldest increment other than 0 mm in each window leaves it (a zero leaving changes no
-        total: on a dry gauge nothing is ever due) and when the oldest one after ``at`` enters.
-        ``_cum`` never decreases (increments are not negative), so the first such increment from
-        index ``j`` on is found by bisecting ``_cum`` for the first sum above ``_cum[j]``."""
-        times, cum = self._ts, self._cum
-        count = len(times)
-        due = oldest = math.inf
-        for j, (_, window_s) in zip(self._hints, _WINDOWS, strict=True):
-            i = bisect.bisect_right(cum, cum[j], j + 1, high + 1) - 1  # cum[i + 1] > cum[j]
-            if i < high:
-                due = min(due, times[i] + window_s)
-                oldest = min(oldest, times[i])
-        i = bisect.bisect_right(cum, cum[high], high + 1, count + 1) - 1
-        if i < count:
-            due = min(due, times[i])
-            oldest = min(oldest, times[i])
-        self._calm_at = at
-        self._calm_soon = _safely_before(due)
-        self._calm_from = oldest
+    def totals(self, at: float) -> dict[str, float]:
+        """Every window's total at ``at``, in mm."""
+        return {q: um / UM_PER_MM for q, um in zip(RAIN_WINDOWS_S, self.sums_um(at), strict=True)}
+
+    def leaving_at(self, k: int, drop_um: int) -> float:
+        """Of the increments in window ``k`` at the last :meth:`sums_um` (no add or prune
+        since), the time from which those leaving it may have taken more than ``drop_um``
+        away: the window's start passing the first increment that makes the sum from it on
+        exceed ``drop_um`` (inf: none does). ``_cum`` never decreases (increments are not
+        negative), so that increment is found by bisecting ``_cum``."""
+        cum, j, high = self._cum, self._hints[k], self._high
+        i = bisect.bisect_right(cum, cum[j] + drop_um, j + 1, high + 1) - 1
+        return self._ts[i] + _WIDTHS[k] if i < high else math.inf
+
+    def entering_at(self) -> float:
+        """When the first increment newer than the last :meth:`sums_um` enters the windows
+        (inf: there is none)."""
+        return self._ts[self._high] if self._high < len(self._ts) else math.inf
 
     def prune(self, before: float) -> None:
         """Forget increments with ``ts <= before`` (they are in no window any more)."""
-        times = self._ts
-        if not times or times[0] > before:
+        times, start = self._ts, self._start
+        if len(times) == start or times[start] > before:
             return
-        count = bisect.bisect_right(times, before)
-        if self._calm_at is not None and times[count - 1] >= self._calm_from:
-            self._calm_at = None  # an increment still inside a window went
-        del times[:count]
-        del self._cum[:count]
-        self._hints = [max(0, j - count) for j in self._hints]
+        start = bisect.bisect_right(times, before, start)
+        if start < _COMPACT_AT:
+            self._start = start
+            return
+        del times[:start]
+        del self._cum[:start]
+        self._hints = [max(0, j - start) for j in self._hints]
+        self._high = max(0, self._high - start)
+        self._start = 0
 
     def to_json(self) -> dict[str, list[float] | list[int]]:
         """``{"ts": [...], "um": [...]}``: two flat lists (a compact snapshot)."""
-        cum = self._cum
-        return {"ts": list(self._ts), "um": [cum[i + 1] - cum[i] for i in range(len(self._ts))]}
+        cum, start = self._cum, self._start
+        return {
+            "ts": self._ts[start:].tolist(),
+            "um": [cum[i + 1] - cum[i] for i in range(start, len(self._ts))],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | list[list[float]]) -> RainWindows:
@@ -230,9 +231,21 @@ def _safely_before(ts: float) -> float:
     """A time earlier than ``ts`` by far more than any rounding of a sum or difference of
     times: 1 s plus 2^-40 of the magnitude (thousands of units in the last place). An evaluation
     time ``a`` below it has ``a - w < x`` for ``ts = x + w`` however both were rounded, so
-    :meth:`RainWindows.totals` at ``a`` still counts ``x`` in the window ``w`` exactly as it did.
+    :meth:`RainWindows.sums_um` at ``a`` still counts ``x`` in the window ``w`` exactly as it did.
     Nearer the edge (a second in a window's hours) the totals are simply worked out again."""
     return ts - (1.0 + abs(ts) * 2.0**-40) if math.isfinite(ts) else ts
+
+
+def _um_edge(mm: float) -> int:
+    """The least whole number of µm whose total in mm (``um / UM_PER_MM``, as the totals are
+    worked out) is at least ``mm``: a total lies between the same breakpoints in µm against
+    these edges as in mm against the ladder's."""
+    um = math.ceil(mm * UM_PER_MM)
+    while (um - 1) / UM_PER_MM >= mm:
+        um -= 1
+    while um / UM_PER_MM < mm:
+        um += 1
+    return um
 
 
 class RainDetector(StationDetector):
@@ -244,14 +257,20 @@ class RainDetector(StationDetector):
     def __init__(self, station: StationSpec, rules: Sequence[RuleSpec]) -> None:
         super().__init__(station, rules)
         self._windows = RainWindows()
-        # every rule's breakpoints per window (ladder.breakpoints), and the bands of the totals
-        # and the ladder states the last full evaluation left: see _unchanged
+        # every rule's breakpoints per window (ladder.breakpoints) in µm, by window index, and
+        # the bands of the totals and the ladder states the last full evaluation left
         self._edges = tuple(
-            (q, edges)
-            for q in RAIN_WINDOWS_S
+            (k, tuple(_um_edge(b) for b in edges))
+            for k, q in enumerate(RAIN_WINDOWS_S)
             if (edges := sorted({b for spec in self.rules for b in breakpoints(spec.ladder, q)}))
         )
         self._seen: _Seen | None = None
+        # while _seen holds: µm of rain that may still come in, and the evaluation time until
+        # which the totals cannot leave their bands nor a dwell end (see _quiet)
+        self._room: float = 0
+        self._until = -math.inf
+        # an evaluation whose totals _values and _evidence stand for, not worked out yet
+        self._lazy_at: float | None = None
 
     def _check(self) -> None:
         for spec in self.rules:
@@ -262,11 +281,19 @@ class RainDetector(StationDetector):
                     f"rain windows are {', '.join(RAIN_WINDOWS_S)}"
                 )
 
+    def snapshot(self) -> dict[str, Any]:
+        self._settle()
+        return super().snapshot()
+
     def _apply(self, reading: Reading, *, late: bool) -> list[Finding]:
         at = self._at(reading.ts)
+        lazy = self._lazy_at
+        if late or (lazy is not None and reading.ts <= lazy):
+            self._settle()  # a late evaluation keeps them; this increment would change them
         if reading.ts > at - HORIZON_S:
-            mm = max(0.0, float(reading.values.get("rain_mm", 0.0)))
-            self._windows.add(reading.ts, round(mm * UM_PER_MM))
+            um = round(max(0.0, float(reading.values.get("rain_mm", 0.0))) * UM_PER_MM)
+            self._windows.add(reading.ts, um)
+            self._room -= um
         return self._evaluate(at, source_ts=reading.ts, late=late)
 
     def _expire(self, now: float) -> list[Finding]:
@@ -275,27 +302,37 @@ class RainDetector(StationDetector):
         return self._evaluate(now, source_ts=None, late=False)
 
     def _evaluate(self, at: float, *, source_ts: float | None, late: bool) -> list[Finding]:
-        if not late and self._calm(at):
-            # all a full evaluation would change: the evaluation time, and dry reports (0 mm)
-            # older than every window forgotten, as a dry gauge's would pile up for days
-            self._eval_ts = self._at(at)
-            self._windows.prune(at - HORIZON_S)
+        windows = self._windows
+        if not late and self._quiet(at):
+            # all a full evaluation would change: the evaluation time, the totals kept (worked
+            # out when needed: _settle), and reports older than every window forgotten
+            self._eval_ts = self._lazy_at = at
+            windows.prune(at - HORIZON_S)
             return []
-        totals = self._windows.totals(at)
-        self._windows.prune(at - HORIZON_S)
+        sums = windows.sums_um(at)
+        totals = {q: um / UM_PER_MM for q, um in zip(RAIN_WINDOWS_S, sums, strict=True)}
         evidence = {"totals_mm": dict(totals), "late": late}
-        bands = tuple([bisect.bisect_right(edges, totals[q]) for q, edges in self._edges])
+        bands = tuple([bisect.bisect_right(edges, sums[k]) for k, edges in self._edges])
+        if not late:
+            self._lazy_at = None  # _values and _evidence are set below
         if not late and self._unchanged(bands, at):
             # what _step does when no ladder can move, without stepping them
             self._eval_ts = self._at(at)
             self._values.update(totals)
             self._evidence = evidence
+            self._rebase(sums, bands)
+            windows.prune(at - HORIZON_S)
             return []
         # totals at `at` are present-time values even for a late reading: not `late` for _step
         out = self._step(totals, at, source_ts=source_ts, evidence=evidence)
         # a late step keeps a state only if more alarming, and a blind rule is not stepped: then
         # the bands are not what the states saw
         self._seen = None if late or self._blocked else self._remember(bands)
+        if self._seen is None:
+            self._until = -math.inf
+        else:
+            self._rebase(sums, bands)
+        windows.prune(at - HORIZON_S)
         return out
 
     def _remember(self, bands: tuple[int, ...]) -> _Seen:
@@ -304,15 +341,51 @@ class RainDetector(StationDetector):
         due = min((d for d in dues if d is not None), default=math.inf)
         return _Seen(bands, tuple(track.state for track in self._tracks.values()), due)
 
-    def _calm(self, at: float) -> bool:
-        """Would a full evaluation at ``at`` change nothing but the evaluation time? Yes when the
-        totals are those of the last full evaluation (:meth:`RainWindows.unchanged_at`) and that
-        one left ``_seen``: it was not late (so ``_values`` and ``_evidence`` hold those very
-        totals, ``late`` false) and, the bands being the same, :meth:`_unchanged` holds."""
+    def _rebase(self, sums: list[int], bands: tuple[int, ...]) -> None:
+        """After an evaluation with the bands of ``_seen``, from the window sums it worked out
+        (no add or prune since): how much rain may come in, and until when, before a total
+        could leave its band. Rain coming in only raises totals, rain leaving a window only
+        lowers them: a total stays in ``[low, high)`` while less than ``high - total`` has come
+        in and no more than ``total - low`` has left its window. Nothing, if the ladders are not
+        as :meth:`_unchanged` wants them (a grade not yet published)."""
         seen = self._seen
-        return (
-            seen is not None and self._windows.unchanged_at(at) and self._unchanged(seen.bands, at)
-        )
+        assert seen is not None
+        self._until = -math.inf
+        silent = self._silence.silent
+        for track, state in zip(self._tracks.values(), seen.states, strict=True):
+            if track.state is not state or not (silent or track.published is state.grade):
+                return
+        windows = self._windows
+        room: float = math.inf
+        until = windows.entering_at()
+        for (k, edges), band in zip(self._edges, bands, strict=True):
+            total = sums[k]
+            if band < len(edges):
+                room = min(room, edges[band] - total)
+            if band:
+                until = min(until, windows.leaving_at(k, total - edges[band - 1]))
+        self._room = room
+        self._until = min(_safely_before(until), seen.due)
+
+    def _quiet(self, at: float) -> bool:
+        """Would a full evaluation at ``at`` change nothing but the evaluation time and the
+        totals kept? Yes when the last full one was not late (it left ``_seen``), less rain than
+        its room has come in since and ``at`` is before its ``_until`` (no total can have left
+        its band by rain leaving a window, no dwell ends), and the ladders are as it left them:
+        whatever changes a ladder state or a published grade (a step, a rule blinded, silence,
+        a restore) ends the quiet (``_until``). Most evaluations of a gauge are quiet."""
+        return self._room > 0 and at < self._until and not self._blocked
+
+    def _settle(self) -> None:
+        """Work out the totals a quiet evaluation left to ``_values`` and ``_evidence``, as a
+        full one would have set them."""
+        at = self._lazy_at
+        if at is None:
+            return
+        self._lazy_at = None
+        totals = self._windows.totals(at)
+        self._values.update(totals)
+        self._evidence = {"totals_mm": totals, "late": False}
 
     def _unchanged(self, bands: tuple[int, ...], at: float) -> bool:
         """Would :meth:`_step` leave every rule as it is? Yes when the totals lie in the same
@@ -329,6 +402,20 @@ class RainDetector(StationDetector):
                 return False
         return True
 
+    def _on_return(self, reading: Reading) -> list[Finding]:
+        self._settle()
+        return super()._on_return(reading)
+
+    def _on_silence(self, now: float) -> list[Finding]:
+        self._until = -math.inf  # grades published as unknown
+        return super()._on_silence(now)
+
+    def _blind(
+        self, keys: Sequence[str], at: float, reason: str, evidence: Mapping[str, Any]
+    ) -> list[Finding]:
+        self._until = -math.inf  # ladders restarted
+        return super()._blind(keys, at, reason, evidence)
+
     def _inputs(self, spec: RuleSpec) -> frozenset[str]:
         return frozenset({"rain_mm"})
 
@@ -342,3 +429,5 @@ class RainDetector(StationDetector):
     def _restore_extra(self, extra: dict[str, Any]) -> None:
         self._windows = RainWindows.from_json(extra["increments"])
         self._seen = None
+        self._until = -math.inf
+        self._lazy_at = None

@@ -154,9 +154,12 @@ class StationDetector:
                 f"{type(self).__name__} of station {self.station.id!r} got a reading of "
                 f"{reading.station!r}"
             )
-        out: list[Finding] = []
-        for ready in self._gate.admit(reading, hold=self.holds):
-            out.extend(self._take(ready))
+        if self._gate.in_order(reading):
+            out = self._take(reading)
+        else:
+            out = []
+            for ready in self._gate.admit(reading, hold=self.holds):
+                out.extend(self._take(ready))
         return self._with_health(out)
 
     def advance(self, now: float) -> list[Finding]:
@@ -164,17 +167,19 @@ class StationDetector:
         if self._gate.held:
             for ready in self._gate.release():
                 out.extend(self._take(ready))
-        if self._quality.specs:
-            for judged in self._quality.release(now):
+        quality = self._quality
+        if quality.holding or quality.changes != self._quality_seen:  # else both give nothing
+            for judged in quality.release(now):
                 out.extend(self._apply_judged(judged))
             out.extend(self._quality_changed(now))
-        if self._silence.tick(now):
+        silence = self._silence
+        if silence.tick(now):
             out.extend(self._on_silence(now))
             if self._silence_report is not None:
-                self._said_silence.append(self._silence_report.silent(self._silence, now))
-        if not self._silence.silent:
+                self._said_silence.append(self._silence_report.silent(silence, now))
+        if not silence.silent:
             out.extend(self._expire(now))
-        return self._with_health(out)
+        return self._with_health(out) if self._said_silence or self._said_quality else out
 
     def _with_health(self, out: list[Finding]) -> list[Finding]:
         """This call's findings, then its health findings (silence, then quality)."""
@@ -263,13 +268,16 @@ class StationDetector:
 
     def _take(self, reading: Reading) -> list[Finding]:
         """Judge one reading the ``seq`` gate let through, apply what the quality gate passes."""
-        if self._quality.specs:
-            out: list[Finding] = []
-            for judged in self._quality.admit(reading, self._silence.clock):
+        quality = self._quality
+        if not quality.specs or quality.passes(reading, self._silence.clock):
+            # nothing to judge (waveforms), or a fine reading that changes no verdict: the hot
+            # path skips the gate (and the persistent set cannot have changed)
+            out = self._apply_judged(reading)
+        else:
+            out = []
+            for judged in quality.admit(reading, self._silence.clock):
                 out.extend(self._apply_judged(judged))
             out.extend(self._quality_changed(reading.ts))
-        else:  # nothing to judge (waveforms): the hot path skips the gate
-            out = self._apply_judged(reading)
         if self._silence.saw(reading.ts):
             out.extend(self._on_return(reading))
             if self._silence_report is not None:

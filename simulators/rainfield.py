@@ -229,3 +229,28 @@ def field_depth_mm(
     for part in parts:
         total = total + part.depth_mm(lat, lon, t_s)
     return total
+
+
+def sites_depth_mm(
+    parts: Sequence[RainPart],
+    sites: Sequence[tuple[float, float]],
+    counts: Sequence[int],
+    t_s: FloatArray,
+) -> FloatArray:
+    """:func:`field_depth_mm` of many sites at once: site ``i`` (lat, lon) at the next
+    ``counts[i]`` times of ``t_s``. The same numbers, element by element (every operation is
+    elementwise), in far fewer numpy calls: a stationary cell's depths are one product over all
+    sites; the other parts are still asked site by site."""
+    total = np.zeros(t_s.shape)
+    ends = np.cumsum(counts)
+    for part in parts:
+        if isinstance(part, RainCell):
+            weights = np.repeat([part.weight(lat, lon) for lat, lon in sites], counts)
+            depth = weights * part.intensity_mm_h.integral(t_s) / 3600.0
+        else:
+            depth = np.concatenate([
+                part.depth_mm(lat, lon, t_s[end - count : end])
+                for (lat, lon), count, end in zip(sites, counts, ends.tolist(), strict=True)
+            ])  # fmt: skip
+        total = total + depth
+    return total

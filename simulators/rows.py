@@ -58,6 +58,20 @@ class RowsBuilder:
         self._orders.append(np.full(len(seq), order, dtype=np.int64))
         self._payloads.extend(payloads)
 
+    def add_clean_rows(
+        self,
+        orders: IntArray,
+        arrival: FloatArray,
+        ts_ms: IntArray,
+        seq: IntArray,
+        payloads: list[Any],
+    ) -> None:
+        """:meth:`add_clean` of several stations at once (``orders``: each row's station)."""
+        zeros = np.zeros(len(seq), dtype=np.int64)
+        self._columns.append((arrival, zeros, ts_ms, zeros, zeros, seq))
+        self._orders.append(orders.astype(np.int64, copy=False))
+        self._payloads.extend(payloads)
+
     def add_records(self, order: int, records: Sequence[Record], payloads: Iterable[Any]) -> None:
         """Rows of one station given as records (faults applied, or seismic packets)."""
         if not records:

@@ -29,7 +29,7 @@ Readings saturate at the instrument span (:data:`SPAN`), as real sensors do.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -40,7 +40,7 @@ from simulators.geo import distance_km
 from simulators.hydrology import Basin, underpass_depth_cm
 from simulators.models import Earthquake, Profile, ProfileStation, Reach, RiverRise
 from simulators.noise import FloatArray, IntArray, gaussian, stream_key
-from simulators.rainfield import RainPart, field_depth_mm
+from simulators.rainfield import GaugeField, RainPart, field_depth_mm, sites_depth_mm
 from simulators.scenario import LeakPlan, Scenario
 from yujing.config.stations import Registry, StationSpec
 from yujing.contracts import Kind
@@ -55,7 +55,9 @@ __all__ = [
     "SeismicSource",
     "SourceBuilder",
     "TIP_MM",
+    "batched_field",
     "quantities_of",
+    "rain_values",
 ]
 
 TIP_MM = 0.1
@@ -217,6 +219,31 @@ class RainSource:
         ends = np.concatenate((t_s, t_s - self.spec.interval_s))
         tips = np.floor(self.depth_mm(ends) / TIP_MM + 1e-9)
         return {"rain_mm": np.maximum(tips[:count] - tips[count:], 0.0) * TIP_MM}
+
+
+def batched_field(parts: Sequence[RainPart]) -> bool:
+    """Are gauges in this rain field made faster together (:func:`rain_values`)? Not when it
+    is shaped on real gauges: each point weighs every site, site by site."""
+    return not any(isinstance(part, GaugeField) for part in parts)
+
+
+def rain_values(
+    sources: Sequence[RainSource], counts: Sequence[int], t_s: FloatArray
+) -> dict[str, FloatArray]:
+    """:meth:`RainSource.values` of many gauges sharing one rain field at once: gauge ``i`` at
+    the next ``counts[i]`` times of ``t_s``. The same numbers, element by element, with the
+    numpy calls shared (a city of gauges asked one by one spent its time starting them)."""
+    parts = sources[0].parts
+    if any(source.parts is not parts for source in sources):
+        raise ValueError("rain_values: the gauges must share their rain field")
+    sites = [(source.spec.lat, source.spec.lon) for source in sources]
+    interval = np.repeat([source.spec.interval_s for source in sources], counts)
+    catch = np.repeat([source.catch_factor for source in sources], counts)
+    tips = [
+        np.floor(catch * sites_depth_mm(parts, sites, counts, ends) / TIP_MM + 1e-9)
+        for ends in (t_s, t_s - interval)
+    ]
+    return {"rain_mm": np.maximum(tips[0] - tips[1], 0.0) * TIP_MM}
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,7 @@ class Pipeline:
         a scenario, skipping JSON): ingest's post-decode checks (``future_timestamp``, the
         station history's ``duplicate`` and ``too_late``) still apply (:func:`_admit`)."""
         out = StepResult()
-        for reading in self.admitted(readings, now, out, wire=False):
+        for _, reading in self.admitted_at(readings, now, out, wire=False):
             self.second_tier(reading, self.first_tier(reading), out)
         self.grade(out, now)
         return out
@@ -136,28 +136,55 @@ class Pipeline:
         """The readings ingest admits (decoded from messages when ``wire``); the others become
         dead letters in ``out``. Admission is deterministic: run on the same items in the same
         order, two pipelines admit the same readings."""
+        for _, reading in self.admitted_at(items, now, out, wire=wire):
+            yield reading
+
+    def admitted_at(
+        self, items: Iterable[Reading | RawMessage], now: float, out: StepResult, *, wire: bool
+    ) -> Iterator[tuple[int, Reading]]:
+        """:meth:`admitted`, each reading with its item's position among ``items``."""
         if wire:
-            for message in items:
+            for position, message in enumerate(items):
                 assert isinstance(message, RawMessage)
                 try:
-                    yield self.decoder.decode(
+                    decoded = self.decoder.decode(
                         message.topic, message.payload, now, received=message.received
                     )
                 except PayloadRejected as rejected:
                     out.rejected.append(_dead_letter(rejected, message))
+                    continue
+                yield position, decoded
             return
-        for reading in items:
+        decoder = self.decoder
+        latest = now + decoder.future_tolerance_s
+        admit = decoder.history.admit
+        for position, reading in enumerate(items):  # admit(), written out: runs for every reading
             assert isinstance(reading, Reading)
             try:
-                _admit(self.decoder, reading, now)
+                if reading.ts > latest:
+                    _admit(decoder, reading, now)  # raises future_timestamp
+                wave = reading.waveform
+                channel = "" if wave is None else wave.channel
+                admit(reading.station, channel, reading.seq, reading.ts)
             except PayloadRejected as rejected:
-                topic = reading_topic(
-                    self.decoder.prefix, reading.district, reading.kind, reading.station
-                )
-                message = RawMessage(topic, b"", reading.received)
-                out.rejected.append(_dead_letter(rejected, message))
+                out.rejected.append(self._refused(reading, rejected))
                 continue
-            yield reading
+            yield position, reading
+
+    def admit(self, reading: Reading, now: float, out: StepResult) -> bool:
+        """Does ingest admit ``reading`` (made without JSON)? If not, its dead letter goes to
+        ``out``. One reading of :meth:`admitted`, for runtimes that admit each station's
+        readings where its detectors run (:mod:`yujing.replay.split`)."""
+        try:
+            _admit(self.decoder, reading, now)
+        except PayloadRejected as rejected:
+            out.rejected.append(self._refused(reading, rejected))
+            return False
+        return True
+
+    def _refused(self, reading: Reading, rejected: PayloadRejected) -> DeadLetter:
+        topic = reading_topic(self.decoder.prefix, reading.district, reading.kind, reading.station)
+        return _dead_letter(rejected, RawMessage(topic, b"", reading.received))
 
     def first_tier(self, reading: Reading) -> list[Finding]:
         """The per-station detectors of the reading's station: their findings."""
@@ -185,9 +212,12 @@ class Pipeline:
         for station in every if stations is None else stations:
             for detector in every[station]:
                 try:
-                    first.extend(detector.advance(now))
+                    found = detector.advance(now)
                 except Exception:  # a detector bug must not stop the other stations
                     self._detector_failed(detector, station)
+                    continue
+                if found:  # most stations, most ticks: nothing
+                    first.extend(found)
         return first
 
     def tick_after(self, now: float, first: list[Finding]) -> StepResult:

@@ -102,26 +102,39 @@ class Replay:
         self._tick_k = 0  # the next tick is at _tick_k × tick_s (integer: no drift)
 
     def run(self, source: ReplaySource, progress: Progress | None = None) -> ReplayStats:
-        options = self.options
-        step, tick = options.step_s, options.tick_s
-        wanted = options.chunk_s or float(getattr(source, "chunk_s", DEFAULT_CHUNK_S))
-        chunk = max(step, math.floor(wanted / step) * step)
         began = time.perf_counter()
         stats = self.stats
         stats.first, stats.end = source.first, source.end
-        start = math.floor(source.first / step) * step
-        self._tick_k = math.floor(source.first / tick) + 1
-        t0 = start
+        self._tick_k = math.floor(source.first / self.options.tick_s) + 1
+        chunks = self.chunks(source)
         with rare_collections():
-            while t0 < source.end:
-                t1 = min(t0 + chunk, math.ceil(source.end / step) * step)
-                self._feed(source.items(t0, t1), source.wire)
+            for index, (_, t1) in enumerate(chunks):
+                self._feed(self._items(source, chunks, index), source.wire)
                 self._ticks_until(t1, inclusive=True)
                 if progress is not None:
                     progress(t1, stats.readings)
-                t0 = t1
         stats.wall_s = time.perf_counter() - began
         return stats
+
+    def chunks(self, source: ReplaySource) -> list[tuple[float, float]]:
+        """The windows of arrival time the source is read in, aligned to the slot grid."""
+        step = self.options.step_s
+        wanted = self.options.chunk_s or float(getattr(source, "chunk_s", DEFAULT_CHUNK_S))
+        chunk = max(step, math.floor(wanted / step) * step)
+        end = math.ceil(source.end / step) * step
+        out = []
+        t0 = math.floor(source.first / step) * step
+        while t0 < source.end:
+            t1 = min(t0 + chunk, end)
+            out.append((t0, t1))
+            t0 = t1
+        return out
+
+    def _items(
+        self, source: ReplaySource, chunks: list[tuple[float, float]], index: int
+    ) -> list[Item]:
+        """The items of ``chunks[index]``."""
+        return source.items(*chunks[index])
 
     def _feed(self, items: list[Item], wire: bool) -> None:
         step = self.options.step_s

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from simulators import SensorSimulator
 from simulators.recording import Recording, read_recording
+from simulators.rows import Rows
 from yujing.config import Registry
 from yujing.contracts import Kind, Reading
 from yujing.pipeline import RawMessage
@@ -26,7 +27,7 @@ from yujing.pipeline import RawMessage
 __all__ = ["RecordingSource", "ReplaySource", "ScenarioSource"]
 
 Item = Reading | RawMessage
-CHUNK_MESSAGES = 50_000
+CHUNK_MESSAGES = 100_000
 
 
 class ReplaySource(Protocol):
@@ -70,6 +71,17 @@ class ScenarioSource:
                 if self.stations is None or m.station in self.stations
             ]
         return list(self.simulator.readings(t0, t1, self.kinds, self.stations))
+
+    def rows(self, t0: float, t1: float) -> Rows:
+        """What :meth:`items` makes its readings of (direct path only), as columns: cheap to
+        send to another process (:mod:`yujing.replay.split`), which makes them with
+        :meth:`items_of`."""
+        assert not self.wire
+        return self.simulator.delivered_rows(t0, t1, self.kinds, self.stations)
+
+    def items_of(self, rows: Rows) -> list[Item]:
+        """The items of :meth:`rows`: what :meth:`items` gives for the same window."""
+        return list(self.simulator.readings_of(rows))
 
 
 class RecordingSource:

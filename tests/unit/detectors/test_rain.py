@@ -8,7 +8,7 @@ import random
 import pytest
 
 from detectors import RainDetector, SilenceDetector
-from detectors.rain import RAIN_WINDOWS_S, UM_PER_MM, RainWindows
+from detectors.rain import RAIN_WINDOWS_S, UM_PER_MM, RainWindows, _um_edge
 from tests.unit.detectors.helpers import Event, changes, feed, play, reading, rules, station
 from yujing.config.stations import StationSpec
 from yujing.contracts import Finding, Grade, Kind, Reading
@@ -60,6 +60,39 @@ def test_windows_sum_exactly_what_the_definition_says() -> None:
         totals = windows.totals(at)
         for quantity, width in RAIN_WINDOWS_S.items():
             assert totals[quantity] == sum(um for ts, um in kept if at - width < ts <= at) / 1000
+
+
+def test_pruned_increments_left_in_the_arrays_are_never_seen() -> None:
+    """A report a minute for days, pruned at each (the pruned ones removed only now and then),
+    some older than what was pruned coming in late, totals asked for at earlier times too:
+    every answer, the length and the snapshot are those of the increments not pruned."""
+    rng = random.Random(3)
+    windows = RainWindows()
+    kept: list[tuple[float, int]] = []
+    for minute in range(4 * 24 * 60):
+        at = 60.0 * minute
+        row = (at, rng.choice([0, 0, 100, 2500]))
+        if minute % 97 == 0:  # late, sometimes older than everything kept
+            row = (at - rng.uniform(0, 30 * 3600.0), row[1])
+        windows.add(*row)
+        kept.append(row)
+        windows.prune(at - 24 * 3600.0)
+        kept = [(ts, um) for ts, um in kept if ts > at - 24 * 3600.0]
+        if minute % 53 == 0:
+            back = at - rng.uniform(0, 3 * 3600.0)
+            for width in RAIN_WINDOWS_S.values():
+                expected = sum(um for ts, um in kept if back - width < ts <= back)
+                assert windows.total_um(back, width) == expected
+            assert windows.totals(at) == _reference_totals(kept, at)
+            assert len(windows) == len(kept)
+            assert sorted(zip(*windows.to_json().values(), strict=True)) == sorted(kept)
+
+
+def _reference_totals(rows: list[tuple[float, int]], at: float) -> dict[str, float]:
+    return {
+        quantity: sum(um for ts, um in rows if at - width < ts <= at) / UM_PER_MM
+        for quantity, width in RAIN_WINDOWS_S.items()
+    }
 
 
 def test_pruning_keeps_totals_and_snapshot_round_trips() -> None:
@@ -267,7 +300,10 @@ def test_a_rain_rule_reading_an_unknown_window_is_a_config_error(bad: str) -> No
 
 
 class _AlwaysSteps(RainDetector):
-    """The reference: every evaluation steps the ladders (no shortcut)."""
+    """The reference: every evaluation works the totals out and steps the ladders."""
+
+    def _quiet(self, at: float) -> bool:
+        return False
 
     def _unchanged(self, bands: tuple[int, ...], at: float) -> bool:
         return False
@@ -275,6 +311,11 @@ class _AlwaysSteps(RainDetector):
 
 class _CountsShortcuts(RainDetector):
     skipped = 0
+
+    def _quiet(self, at: float) -> bool:
+        quiet = super()._quiet(at)
+        self.skipped += quiet
+        return quiet
 
     def _unchanged(self, bands: tuple[int, ...], at: float) -> bool:
         same = super()._unchanged(bands, at)
@@ -318,72 +359,66 @@ def test_skipping_evaluations_that_cannot_change_a_grade_changes_no_finding() ->
     assert fast.skipped + restored.skipped > len(events) // 2  # most evaluations are skipped
 
 
-# -- the calm fast path: totals not worked out again while nothing can have changed -------------
+# -- the quiet path: totals not worked out while none can have left its band -----------------
 
 
-def _reference_totals(rows: list[tuple[float, int]], at: float) -> dict[str, float]:
-    return {
-        quantity: sum(um for ts, um in rows if at - width < ts <= at) / UM_PER_MM
-        for quantity, width in RAIN_WINDOWS_S.items()
-    }
+def _reference_um(rows: list[tuple[float, int]], at: float, width: float) -> int:
+    return sum(um for ts, um in rows if at - width < ts <= at)
 
 
-def test_unchanged_at_is_true_only_when_recomputed_totals_are_the_same() -> None:
+def test_leaving_at_bounds_what_leaves_a_window_until_then_and_no_later() -> None:
+    """Whatever the window and the amount: until ``leaving_at`` no more than that amount has
+    left the window (what the windows hold unchanged), a second after it more has."""
     rng = random.Random(11)
     base = 1.7e9 + 0.1  # a real epoch: times not exact in binary, sums rounded
     windows = RainWindows()
     rows: list[tuple[float, int]] = []
     at = base
-    last = windows.totals(at)
-    said_unchanged = 0
-    for step in range(3000):
-        if rng.random() < 0.3:  # a report: mostly dry, now and then rain, rarely late
+    checked = 0
+    for _ in range(1500):
+        if rng.random() < 0.5:  # a report: mostly dry, now and then rain, rarely late
             ts = at - (rng.uniform(0, 7200.0) if rng.random() < 0.05 else 0.0)
             um = rng.choice([0, 0, 0, 0, 200, 1500])
             windows.add(ts, um)
             rows.append((ts, um))
-        if step % 97 == 0:
-            windows.prune(at - 30 * 3600.0)
-            rows = [(ts, um) for ts, um in rows if ts > at - 30 * 3600.0]
-        if step % 5 == 0:
-            last = windows.totals(at)
-        # later times, some exactly where an increment leaves a window (and a float either side)
-        edge = rng.choice(rows)[0] + rng.choice(list(RAIN_WINDOWS_S.values())) if rows else at
-        for later in (at + rng.choice([0.0, 1.0, 59.9, 60.0]), edge, math.nextafter(edge, 0.0),
-                      math.nextafter(edge, math.inf)):  # fmt: skip
-            if windows.unchanged_at(later):
-                said_unchanged += 1
-                assert _reference_totals(rows, later) == last
+        sums = windows.sums_um(at)
+        assert sums == [_reference_um(rows, at, w) for w in RAIN_WINDOWS_S.values()]
+        k = rng.randrange(len(RAIN_WINDOWS_S))
+        width = list(RAIN_WINDOWS_S.values())[k]
+        drop = rng.choice([0, 0, 100, 1500, 5000])
+        until = windows.leaving_at(k, drop)
+        assert windows.entering_at() == math.inf  # nothing newer than `at` was added
+        if math.isfinite(until):
+            for later in (at, until - 1.0, (at + until) / 2.0):
+                if at <= later < until - 1.0:
+                    assert _reference_um(rows, later, width) >= sums[k] - drop
+                    checked += 1
+            assert _reference_um(rows, until + 1.0, width) < sums[k] - drop
+        else:
+            assert _reference_um(rows, at + width, width) >= sums[k] - drop
         at += rng.choice([1.0, 30.0, 60.0, 600.0, 3600.0])
-    assert said_unchanged > 1000  # the fast answer is the common one, not a rare lucky guess
+    assert checked > 500
 
 
-def test_zero_increments_change_no_total_and_do_not_end_the_calm() -> None:
+def test_zero_increments_leave_nothing_and_later_increments_enter() -> None:
     windows = RainWindows()
     windows.add(600.0, 5000)
-    assert windows.totals(600.0)["rain_1h_mm"] == 5.0
     for minute in range(11, 60):
         windows.add(60.0 * minute, 0)
-        assert windows.unchanged_at(60.0 * minute)
-    assert windows.unchanged_at(4198.5)  # (598.5, 4198.5]: the 5 mm is still in the hour
-    assert not windows.unchanged_at(4199.5)  # a second from the edge: worked out again
-    assert not windows.unchanged_at(4200.0)  # the 5 mm has left the hour at 4200 s
-    assert windows.totals(4200.0)["rain_1h_mm"] == 0.0
-    windows.add(4260.0, 1)  # any rain at all: worked out again
-    assert not windows.unchanged_at(4260.0)
+    assert windows.sums_um(3540.0)[0] == 5000
+    assert windows.leaving_at(0, 0) == 4200.0  # the 5 mm leaves the hour at 4200 s
+    assert windows.leaving_at(0, 5000) == math.inf  # no more than it can leave
+    assert windows.sums_um(4200.0)[0] == 0
+    windows.add(4260.0, 1)
+    windows.sums_um(4200.0)
+    assert windows.entering_at() == 4260.0
 
 
-def test_prune_of_an_increment_still_in_a_window_ends_the_calm() -> None:
-    windows = RainWindows()
-    windows.add(100.0, 300)
-    windows.totals(200.0)
-    windows.prune(150.0)  # not what a detector does, but must not leave a stale answer
-    assert not windows.unchanged_at(200.0)
-    assert windows.totals(200.0)["rain_24h_mm"] == 0.0
-
-
-def _without_calm(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RainWindows, "unchanged_at", lambda self, at: False)
+@pytest.mark.parametrize("mm", [0.1, 0.3, 2.0, 18.0, 17.9, 45.0, 49.99, 90.0, 100.0, 1e-4])
+def test_breakpoints_in_um_split_totals_as_the_mm_ones_do(mm: float) -> None:
+    edge = _um_edge(mm)
+    for um in range(max(0, edge - 3), edge + 4):
+        assert (um / UM_PER_MM >= mm) == (um >= edge)
 
 
 def _storm_with_dry_spells(spec: StationSpec, seed: int) -> list[Event]:
@@ -402,11 +437,11 @@ def _storm_with_dry_spells(spec: StationSpec, seed: int) -> list[Event]:
     return events
 
 
-def test_the_calm_fast_path_changes_no_finding_and_no_snapshot(
+def test_the_quiet_path_changes_no_finding_and_no_snapshot(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Against a detector that works every evaluation out in full: the same findings, and the
-    same state (dry reports older than a day forgotten alike) all along."""
+    same state (the totals kept, dry reports older than a day forgotten alike) all along."""
     spec = station(Kind.RAIN, "R3", interval_s=60.0)
     events = _storm_with_dry_spells(spec, 5)
     fast = gauge(spec)
@@ -417,7 +452,7 @@ def test_the_calm_fast_path_changes_no_finding_and_no_snapshot(
         part = events[start : start + 500]
         fast_findings += play(fast, part)
         with monkeypatch.context() as patch:
-            _without_calm(patch)
+            patch.setattr(RainDetector, "_quiet", lambda self, at: False)
             full_findings += play(full, part)
         assert fast.snapshot() == full.snapshot()
     assert fast_findings == full_findings

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
+from dataclasses import fields
+
+import pytest
 
 from simulators import Scenario, SensorSimulator
-from simulators.generator import SimMessage
+from simulators.generator import SimMessage, _rounded_column, _scalar_reading
+from simulators.sources import RainSource, batched_field
 from tests.unit.simulators.helpers import START, check_wire
 from yujing.config import QuantityLimits, Registry
-from yujing.contracts import Kind
+from yujing.contracts import Kind, Reading
 
 
 def test_same_seed_gives_the_same_bytes(registry: Registry, scenario: Scenario) -> None:
@@ -92,3 +96,45 @@ def test_a_minute_of_the_demo_district_is_every_station_at_its_interval(
         reports = 60.0 / spec.interval_s * (3 if spec.kind is Kind.SEISMIC else 1)
         assert per_station[spec.id] in (math.floor(reports), math.ceil(reports)), spec.id
     assert per_station.total() > 60 * 60  # ~69 messages per scenario second (bench/ times it)
+
+
+def test_a_reading_made_slot_by_slot_is_what_the_constructor_makes() -> None:
+    made = _scalar_reading("R1", Kind.RAIN, "d1", 1.5, 7, {"rain_mm": 0.2}, 2.0)
+    built = Reading("R1", Kind.RAIN, "d1", 1.5, 7, {"rain_mm": 0.2}, "ok", None, 2.0)
+    assert made == built
+    assert repr(made) == repr(built)
+    assert [getattr(made, f.name) for f in fields(Reading)] == [
+        getattr(built, f.name) for f in fields(Reading)
+    ]
+
+
+def test_remembered_rounding_is_round() -> None:
+    values = [0.0, -0.0, 0.1, 0.30000000000000004, 2.675, -1.005, 1e-9, 123.456789, math.inf]
+    for digits in (1, 2, 3):
+        for _ in range(2):  # computed, then remembered
+            got = _rounded_column(values * 3, digits)
+            want = [round(x, digits) + 0.0 for x in values * 3]
+            assert [repr(x) for x in got] == [repr(x) for x in want]
+    assert math.isnan(_rounded_column([math.nan], 1)[0])
+
+
+def test_rain_gauges_made_together_are_the_gauges_made_one_by_one(
+    simulator: SensorSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's gauges, through a storm, made in one go per rain field (rain_values) and one
+    gauge at a time: the same rows, the same values to the last bit."""
+    windows = [(START + 3600.0 * h, START + 3600.0 * (h + 1)) for h in range(0, 6, 2)]
+    rain = {Kind.RAIN}
+    gauges = [simulator.source(s.id) for s in simulator.registry.of_kind(Kind.RAIN)]
+    assert gauges and all(isinstance(g, RainSource) and batched_field(g.parts) for g in gauges)
+    together = [simulator.delivered_rows(a, b, rain) for a, b in windows]
+    monkeypatch.setattr("simulators.generator.batched_field", lambda parts: False)
+    alone = [simulator.delivered_rows(a, b, rain) for a, b in windows]
+    assert any(
+        p.get("rain_mm", 0.0) > 0 for rows in together for p in rows.payload if isinstance(p, dict)
+    )
+    for a, b in zip(together, alone, strict=True):
+        assert (a.arrival, a.ts_ms, a.order, a.channel, a.seq) == (
+            b.arrival, b.ts_ms, b.order, b.channel, b.seq,
+        )  # fmt: skip
+        assert [repr(p) for p in a.payload] == [repr(p) for p in b.payload]
