@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -195,7 +196,13 @@ class ProcessMqttSource:
 
 
 def _child(commands: Connection, events: Connection) -> None:
-    """The child: an :class:`MqttSource` whose batches go up the pipe, commands come down."""
+    """The child: an :class:`MqttSource` whose batches go up the pipe, commands come down.
+
+    Ctrl-C and a service manager's SIGTERM reach the whole process group; the child ignores
+    them and stops when the runtime says so, after the acks the runtime sent before it (or
+    when the runtime is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     settings, topic_filters, batch_max, generation_base, logging_setup = commands.recv()
     if logging_setup is not None:
         setup_logging(*logging_setup)

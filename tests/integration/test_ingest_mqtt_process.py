@@ -131,3 +131,36 @@ def test_the_child_exits_when_its_parent_is_killed(mosquitto: Broker, tmp_path: 
             return stat.read().split(") ")[1].startswith("Z")
 
     wait_for(gone, timeout_s=10)
+
+
+def test_ctrl_c_stops_the_runtime_not_its_child_first(mosquitto: Broker) -> None:
+    """Ctrl-C goes to the whole process group: the child waits for the runtime's stop."""
+    script = (
+        "import time\n"
+        "from ingest.mqtt_process import ProcessMqttSource\n"
+        "from yujing.config.settings import MqttSettings\n"
+        f"s = ProcessMqttSource(MqttSettings(url={mosquitto.url!r}, client_id='ctrl-c'))\n"
+        "s.start()\n"
+        "while not s.connected.wait(0.1): pass\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
+        "    s.stop()\n"
+        "    print('stopped', s._process.returncode, flush=True)\n"
+    )
+    group = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert group.stdout is not None
+    assert group.stdout.readline().strip() == "ready"
+    os.killpg(group.pid, signal.SIGINT)
+    out, err = group.communicate(timeout=20)
+    assert out.strip() == "stopped 0"  # the child exited on the stop command, cleanly
+    assert "Traceback" not in err
