@@ -161,12 +161,7 @@ class Decoder:
             ts = ts / 1000.0
         else:
             ts = wire.event_time(ts, "ts")
-        seq = body["seq"]
-        if type(seq) is not int or seq < 0:
-            wire.sequence_number(seq)
-        quality = body.get("quality")
-        if quality is not None and type(quality) is not str:
-            wire.quality_flag(quality)
+        seq, quality = _seq_quality(body)
         values = body["values"]
         if type(values) is not dict:
             raise malformed(f"values: must be an object, got {show(values)}")
@@ -208,12 +203,7 @@ class Decoder:
         t0 = _event_time(body["t0"], "t0")
         ts_value = body.get("ts")
         ts = t0 if ts_value is None else _event_time(ts_value, "ts")
-        seq = body["seq"]
-        if type(seq) is not int or seq < 0:
-            wire.sequence_number(seq)
-        quality = body.get("quality")
-        if quality is not None and type(quality) is not str:
-            wire.quality_flag(quality)
+        seq, quality = _seq_quality(body)
         channel = body["channel"]
         if type(channel) is not str or not 0 < len(channel) <= wire.MAX_CHANNEL_CHARS:
             wire.channel_code(channel)
@@ -288,6 +278,17 @@ def _missing(values: dict[str, Any], route: _Route) -> str:
         return f"values: empty (kind {route.spec.kind} takes {known})"
     got = ", ".join(sorted(values)[:10])
     return f"values: no quantity known for kind {route.spec.kind} (got {got}; takes {known})"
+
+
+def _seq_quality(body: dict[str, Any]) -> tuple[int, str | None]:
+    """``seq`` and ``quality`` of a checked body; the ``wire`` checkers only to name a problem."""
+    seq = body["seq"]
+    if type(seq) is not int or seq < 0:
+        wire.sequence_number(seq)
+    quality = body.get("quality")
+    if quality is not None and type(quality) is not str:
+        wire.quality_flag(quality)
+    return seq, quality
 
 
 def _event_time(value: Any, name: str) -> float:

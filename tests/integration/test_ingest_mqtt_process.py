@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,27 @@ def take(source: ProcessMqttSource, count: int, timeout_s: float = 15.0) -> list
         assert time.monotonic() < deadline, f"received {len(got)} of {count} messages"
         got.extend(source.get_batch(count, 0.2))
     return got
+
+
+def run_source(url: str, client_id: str, then: str, **popen: Any) -> subprocess.Popen[str]:
+    """A Python process that starts a ProcessMqttSource, waits until it is subscribed, then
+    runs ``then`` (with ``s`` the source)."""
+    script = (
+        "import time\n"
+        "from ingest.mqtt_process import ProcessMqttSource\n"
+        "from yujing.config.settings import MqttSettings\n"
+        f"s = ProcessMqttSource(MqttSettings(url={url!r}, client_id={client_id!r}))\n"
+        "s.start()\n"
+        "while not s.connected.wait(0.1): pass\n"
+    ) + then
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def nothing_more(source: ProcessMqttSource) -> bool:
@@ -100,23 +122,8 @@ def test_a_killed_child_is_replaced_and_its_unacked_messages_come_again(
 
 
 def test_the_child_exits_when_its_parent_is_killed(mosquitto: Broker, tmp_path: Path) -> None:
-    script = (
-        "import sys, time\n"
-        "from ingest.mqtt_process import ProcessMqttSource\n"
-        "from yujing.config.settings import MqttSettings\n"
-        f"s = ProcessMqttSource(MqttSettings(url={mosquitto.url!r}, client_id='orphan'))\n"
-        "s.start()\n"
-        "while not s.connected.wait(0.1): pass\n"
-        "print(s._process.pid, flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    parent = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    then = "print(s._process.pid, flush=True)\ntime.sleep(60)\n"
+    parent = run_source(mosquitto.url, "orphan", then)
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     parent.kill()
@@ -135,13 +142,7 @@ def test_the_child_exits_when_its_parent_is_killed(mosquitto: Broker, tmp_path: 
 
 def test_ctrl_c_stops_the_runtime_not_its_child_first(mosquitto: Broker) -> None:
     """Ctrl-C goes to the whole process group: the child waits for the runtime's stop."""
-    script = (
-        "import time\n"
-        "from ingest.mqtt_process import ProcessMqttSource\n"
-        "from yujing.config.settings import MqttSettings\n"
-        f"s = ProcessMqttSource(MqttSettings(url={mosquitto.url!r}, client_id='ctrl-c'))\n"
-        "s.start()\n"
-        "while not s.connected.wait(0.1): pass\n"
+    then = (
         "print('ready', flush=True)\n"
         "try:\n"
         "    time.sleep(60)\n"
@@ -149,14 +150,8 @@ def test_ctrl_c_stops_the_runtime_not_its_child_first(mosquitto: Broker) -> None
         "    s.stop()\n"
         "    print('stopped', s._process.returncode, flush=True)\n"
     )
-    group = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    group = run_source(
+        mosquitto.url, "ctrl-c", then, stderr=subprocess.PIPE, start_new_session=True
     )
     assert group.stdout is not None
     assert group.stdout.readline().strip() == "ready"
