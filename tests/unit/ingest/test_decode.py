@@ -186,3 +186,15 @@ def test_seismic_field_checks_say_what_the_wire_checkers_say(decoder: Decoder, f
         assert got == expected, body
         named += expected is not None
     assert named > 0
+
+
+def test_integers_past_64_bits_are_judged_as_sent(decoder: Decoder) -> None:
+    """The fast JSON parser reads such integers as floats; the decoder's verdict must not change:
+    a huge seq is still an integer, a huge value is named with its digits."""
+    topic, body = EXAMPLES[Kind.RAIN]
+    reading = decoder.decode(topic, payload({**body, "seq": 2**64 + 5}), NOW)
+    assert reading.seq == 2**64 + 5
+    with pytest.raises(PayloadRejected) as refused:
+        decoder.decode(topic, payload({**body, "seq": 1, "values": {"rain_mm": 10**21}}), NOW)
+    assert refused.value.reason is RejectReason.OUT_OF_RANGE
+    assert str(10**21) in refused.value.detail
