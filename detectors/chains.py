@@ -148,17 +148,27 @@ class HazardChains:
                 self._targets.append(
                     _Target(chain, name, district, position, [{} for _ in chain.legs])
                 )
+        # per hazard, the targets with a leg of it and those legs' positions: a finding only
+        # concerns these (most findings, of most hazards, concern no chain at all)
+        self._legs_of: dict[Hazard, tuple[tuple[_Target, tuple[tuple[int, Leg], ...]], ...]] = {}
+        for hazard in Hazard:
+            wanted = (
+                (t, tuple((i, leg) for i, leg in enumerate(t.chain.legs) if leg.hazard is hazard))
+                for t in self._targets
+            )
+            self._legs_of[hazard] = tuple((t, legs) for t, legs in wanted if legs)
 
     # -- AreaDetector --------------------------------------------------------------------------
 
     def observe(self, finding: Finding) -> list[Finding]:
         out = [finding]
-        for target in self._targets:
+        for target, legs in self._legs_of[finding.hazard]:
             touched = False
-            for leg, seen in zip(target.chain.legs, target.legs, strict=True):
+            for index, leg in legs:
                 if not self._matches(leg, target, finding):
                     continue
                 touched = True
+                seen = target.legs[index]
                 ok = finding.grade.rank >= leg.min_grade.rank
                 entry = seen.setdefault(finding.area, [False, None, Grade.UNKNOWN.value])
                 entry[0] = ok
@@ -184,9 +194,10 @@ class HazardChains:
     def _matches(self, leg: Leg, target: _Target, finding: Finding) -> bool:
         if finding.hazard is not leg.hazard or (leg.rules and finding.rule not in leg.rules):
             return False
-        scope = self._station_scope.get(finding.station or "", ()) + (finding.area,)
-        if leg.areas and not set(leg.areas) & set(scope):
-            return False
+        if leg.areas and finding.area not in leg.areas:
+            scope = self._station_scope.get(finding.station or "", ())
+            if not any(name in leg.areas for name in scope):
+                return False
         if leg.within_km is not None:
             where = self._position.get(finding.station or "")
             if where is None or target.position is None:

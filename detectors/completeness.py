@@ -7,7 +7,7 @@ intervals) up to the clock, expected is the number of slots since the later of t
 and the first ``advance`` (a station is not blamed for the time before the runtime watched).
 Districts (and each district's kinds) sum received and expected over their stations. The
 pipeline exports the ratios as ``yujing_station_completeness_ratio`` and
-``yujing_district_completeness_ratio`` on every tick.
+``yujing_district_completeness_ratio`` (set on a tick at most every 10 s).
 
 >>> from yujing.config.stations import Registry, StationSpec
 >>> from yujing.contracts import Kind, Reading
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -164,10 +165,11 @@ class Completeness:
         """One row per station, in registry order."""
         return [self._row(s) for s in self._stations]
 
-    def districts(self) -> list[CompletenessRow]:
-        """Per district and kind, and per district over all kinds (``kind == "all"``)."""
+    def districts(self, stations: Sequence[CompletenessRow] | None = None) -> list[CompletenessRow]:
+        """Per district and kind, and per district over all kinds (``kind == "all"``), from
+        ``stations`` (:meth:`stations`, when the caller has them already)."""
         sums: dict[tuple[str, str], list[int]] = {}
-        for row in self.stations():
+        for row in self.stations() if stations is None else stations:
             for key in ((row.district, row.kind), (row.district, "all")):
                 total = sums.setdefault(key, [0, 0])
                 total[0] += row.received

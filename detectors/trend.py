@@ -79,12 +79,13 @@ def derivation(quantity: str) -> Derivation | None:
 class RateWindow:
     """(time, value) points of one raw quantity, sorted by time, kept for ``window_s``."""
 
-    __slots__ = ("_ts", "_values", "window_s")
+    __slots__ = ("_memo", "_ts", "_values", "window_s")
 
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
         self._ts: list[float] = []
         self._values: list[float] = []
+        self._memo: tuple[float, int, float | None] | None = None  # the last slope asked for
 
     def __len__(self) -> int:
         return len(self._ts)
@@ -92,6 +93,7 @@ class RateWindow:
     def add(self, ts: float, value: float) -> None:
         """Insert a point (in order: O(1)); a point at an existing time replaces it."""
         i = bisect.bisect_left(self._ts, ts)
+        self._memo = None
         if i < len(self._ts) and self._ts[i] == ts:
             self._values[i] = value
             return
@@ -104,23 +106,41 @@ class RateWindow:
         if cut:
             del self._ts[:cut]
             del self._values[:cut]
+            self._memo = None
 
     def slope_per_s(self, now: float, min_points: int) -> float | None:
         """Least-squares slope of the points in ``[now - window_s, now]``, per second; None
-        with fewer than ``min_points`` points or a span under half the window."""
+        with fewer than ``min_points`` points or a span under half the window.
+
+        Remembered until the points change: a level's rise rule and its projection ahead ask
+        the same window at the same time."""
+        memo = self._memo
+        if memo is not None and memo[0] == now and memo[1] == min_points:
+            return memo[2]
+        slope = self._slope(now, min_points)
+        self._memo = (now, min_points, slope)
+        return slope
+
+    def _slope(self, now: float, min_points: int) -> float | None:
         lo = bisect.bisect_left(self._ts, now - self.window_s)
         hi = bisect.bisect_right(self._ts, now)
         n = hi - lo
         if n < max(2, min_points):
             return None
         ts, values = self._ts[lo:hi], self._values[lo:hi]
-        if ts[-1] - ts[0] < 0.5 * self.window_s:
-            return None
         t0 = ts[0]
-        mean_t = sum(t - t0 for t in ts) / n
+        if ts[-1] - t0 < 0.5 * self.window_s:
+            return None
+        # one loop, not four generators: windows hold a handful of points and this runs for
+        # every reading of a trend rule; the arithmetic, and its order, is the same
+        offsets = [t - t0 for t in ts]
+        mean_t = sum(offsets) / n
         mean_v = sum(values) / n
-        sxx = sum((t - t0 - mean_t) ** 2 for t in ts)
-        sxy = sum((t - t0 - mean_t) * (v - mean_v) for t, v in zip(ts, values, strict=True))
+        sxx = sxy = 0.0
+        for x, v in zip(offsets, values, strict=True):
+            x -= mean_t
+            sxx += x**2
+            sxy += x * (v - mean_v)
         return sxy / sxx if sxx > 0 else None
 
     def latest(self, now: float) -> float | None:

@@ -143,8 +143,8 @@ def test_the_child_exits_when_its_parent_is_killed(mosquitto: Broker, tmp_path: 
 def test_ctrl_c_stops_the_runtime_not_its_child_first(mosquitto: Broker) -> None:
     """Ctrl-C goes to the whole process group: the child waits for the runtime's stop."""
     then = (
-        "print('ready', flush=True)\n"
         "try:\n"
+        "    print('ready', flush=True)\n"  # inside: Ctrl-C may come right after it
         "    time.sleep(60)\n"
         "except KeyboardInterrupt:\n"
         "    s.stop()\n"

@@ -44,7 +44,7 @@ from yujing.config import (
 )
 from yujing.files import read_json
 from yujing.metrics import Metrics
-from yujing.pipeline import Pipeline, RawMessage, StepResult, latencies
+from yujing.pipeline import Pipeline, StepResult, latencies
 from yujing.runtime.alerting import build_alerting
 from yujing.runtime.recovery import Checkpoints, InputLog, SyncedAcks
 from yujing.storage import StorageWriter
@@ -210,11 +210,10 @@ class EmbeddedRuntime:
             raw = await loop.run_in_executor(None, source.get_batch, batch_max, 0.05)
             if raw:
                 started = time.perf_counter()
-                batch = [RawMessage(m.topic, m.payload, m.received) for m in raw]
                 now = self.clock.now()
-                result = self.pipeline.process(batch, now)
+                result = self.pipeline.process(raw, now)
                 self._emit(result)
-                self.input_log.append_batch(batch, now)  # replayable before the broker forgets
+                self.input_log.append_batch(raw, now)  # replayable before the broker forgets
                 acks.submit(raw)  # acknowledged once that is on disk
                 self.processed += len(raw)
                 if self.on_batch is not None:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from yujing.files import atomic_write_bytes
-from yujing.pipeline import RawMessage
+from yujing.pipeline import RawMessage, WireMessage
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class InputLog:
     def path(self, segment: int) -> Path:
         return self.folder / f"input-{segment:08d}.log"
 
-    def append_batch(self, messages: Sequence[RawMessage], now: float) -> None:
+    def append_batch(self, messages: Sequence[WireMessage], now: float) -> None:
         parts = [_RECORD.pack(_BATCH, now, len(messages))]
         for m in messages:
             topic = m.topic.encode()

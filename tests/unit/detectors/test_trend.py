@@ -31,6 +31,30 @@ def test_the_slope_is_least_squares_over_the_window() -> None:
     assert nth_largest([5.0, 1.0], 3) is None and nth_largest([5.0, 1.0, 4.0], 2) == 4.0
 
 
+def test_the_slope_follows_the_points_and_matches_the_textbook_formula() -> None:
+    """Points added, replaced and pruned between two questions at the same time change the
+    answer (the window remembers its last slope only until its points change)."""
+    w = RateWindow(1800.0)
+    points = [(0.0, 5.0), (300.0, 5.4), (600.0, 5.3), (900.0, 6.1), (1200.0, 6.0)]
+    for t, v in points:
+        w.add(t, v)
+
+    def textbook(rows: list[tuple[float, float]]) -> float:
+        n = len(rows)
+        mean_t, mean_v = sum(t for t, _ in rows) / n, sum(v for _, v in rows) / n
+        sxy = sum((t - mean_t) * (v - mean_v) for t, v in rows)
+        return sxy / sum((t - mean_t) ** 2 for t, _ in rows)
+
+    assert w.slope_per_s(1200.0, 3) == pytest.approx(textbook(points), rel=1e-12)
+    w.add(1200.0, 9.0)  # the same time again: replaces the value
+    assert w.slope_per_s(1200.0, 3) == pytest.approx(textbook([*points[:4], (1200.0, 9.0)]))
+    w.add(2100.0, 9.5)
+    w.prune(2100.0)  # the point at 0 s leaves the window
+    rows = [*points[1:4], (1200.0, 9.0), (2100.0, 9.5)]
+    assert w.slope_per_s(2100.0, 3) == pytest.approx(textbook(rows))
+    assert w.slope_per_s(2100.0, 6) is None  # fewer points than asked for
+
+
 def test_a_river_rising_0_7_m_per_h_gets_the_rise_and_the_projection() -> None:
     levels = [8.0 + 0.7 * (k * 300.0 / 3600.0) for k in range(30)]  # 8 m, rising 0.7 m/h
     out = feed(

@@ -456,12 +456,8 @@ class StreamApp(Agents):
 
     def _observe_completeness(self) -> None:
         book = self.tier2.tier.completeness
-        for row in book.stations():
-            self.metrics.station_completeness.labels(row.station, row.district, row.kind).set(
-                row.ratio
-            )
-        for row in book.districts():
-            self.metrics.district_completeness.labels(row.district, row.kind).set(row.ratio)
+        stations = book.stations()
+        self.metrics.completeness.set(stations, book.districts(stations))
 
     def _observe_alerts(self, kind: RecordType, out: AlertStep) -> None:
         metrics = self.metrics
