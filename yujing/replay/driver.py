@@ -22,15 +22,14 @@ alert book works with, to ``step_s``. "Equal" between two runs is defined in ``d
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from yujing.contracts import Reading
+from yujing.heap import rare_collections
 from yujing.pipeline import Pipeline, RawMessage, StepResult
 from yujing.replay.recorder import RecordingGrader
 from yujing.replay.sources import Item, ReplaySource
@@ -176,26 +175,3 @@ class Replay:
         stats.notices += len(result.notices)
         for letter in result.rejected:
             stats.rejected[letter.reason.value] += 1
-
-
-@contextmanager
-def rare_collections(young: int = 100_000) -> Iterator[None]:
-    """The cyclic garbage collector, rarely, for the length of a replay.
-
-    A replay allocates millions of short-lived objects (readings, values, findings) while the
-    detectors' state grows; with the default thresholds (a young collection every 700
-    allocations, full ones as the heap grows) collecting took about 15 % of a 12 h slice of the
-    city storm and found next to nothing. The state built before the run is frozen (never
-    scanned), young collections run every ``young`` allocations; everything is put back after.
-    """
-    thresholds = gc.get_threshold()
-    froze = gc.get_freeze_count() == 0
-    if froze:
-        gc.freeze()
-    gc.set_threshold(young, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if froze:
-            gc.unfreeze()
