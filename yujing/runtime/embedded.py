@@ -189,9 +189,8 @@ class EmbeddedRuntime:
         self._recover()
         # the detectors' state is hundreds of thousands of long-lived objects (620k at 5,000
         # stations): a full collection over them stalls the loop ~0.2 s (docs/performance.md).
-        # Frozen, they are never scanned again; what is made from here on is, as usual.
+        # The garbage of loading goes now; the loop freezes the rest (yujing.heap).
         gc.collect()
-        gc.freeze()
         if self.storage is not None:
             self.storage.start()
         metrics_server = None
