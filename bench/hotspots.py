@@ -5,8 +5,11 @@ one message per station, then profiles :meth:`yujing.pipeline.Pipeline.process` 
 ``--messages`` messages in batches of 2,000 (cProfile, sorted by cumulative time), and times one
 :meth:`~yujing.pipeline.Pipeline.snapshot` plus its JSON encoding (what the embedded runtime
 writes as a checkpoint every minute, in a forked child), and one full garbage collection
-over the state's objects (the stall the runtime avoids with ``gc.freeze()``). For the live
-runtime with its threads, use py-spy on the benchmark instead (docs/performance.md)::
+over the state's objects (the stall the runtime avoids with ``gc.freeze()``). With ``--gc``,
+instead: the same messages through two fresh pipelines without a profiler, one with CPython's
+default collector and one with the live loop's (:mod:`yujing.heap`), and the time each spent
+collecting. For the live runtime with its threads, use py-spy on the benchmark instead
+(docs/performance.md)::
 
     .venv/bin/py-spy record -r 50 -f raw -o /tmp/prof.txt -- \\
         .venv/bin/python -m bench throughput --reps 1
@@ -20,12 +23,15 @@ import gc
 import json
 import pstats
 import time
+from contextlib import nullcontext
 
 from bench.harness import REPO
 from bench.network import city_messages, city_registry
-from yujing.config import load_ladders, load_quantities
+from yujing.config import Registry, load_ladders, load_quantities
 from yujing.config.settings import IngestSettings
+from yujing.heap import rare_collections
 from yujing.pipeline import Pipeline, RawMessage
+from yujing.runtime.embedded import LIVE_YOUNG_COLLECTION
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,21 +39,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stations", type=int, default=5_000)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--gc", action="store_true", help="the collector's cost instead")
     args = parser.parse_args(argv)
     registry = city_registry(args.stations)
     messages = city_messages(registry, args.stations + args.messages, time.time(), 7)
-    pipeline = Pipeline(
-        registry,
-        load_ladders(REPO / "configs" / "ladders"),
-        load_quantities(REPO / "configs" / "quantities.yaml"),
-        IngestSettings(),
-    )
+    if args.gc:
+        for name, young in (
+            ("CPython's default", None),
+            ("the live loop's", LIVE_YOUNG_COLLECTION),
+        ):
+            took, collecting = _collector_cost(registry, messages, args.stations, young)
+            print(
+                f"{name} collector: {took / args.messages * 1e6:.1f} µs per message, "
+                f"{collecting / args.messages * 1e6:.1f} of them collecting"
+            )
+        return 0
+    pipeline, batches = _warm(registry, messages, args.stations)
     now = time.time()
-    pipeline.process([RawMessage(t, p, now) for t, p in messages[: args.stations]], now)
-    batches = [
-        [RawMessage(t, p, now) for t, p in messages[i : i + 2000]]
-        for i in range(args.stations, len(messages), 2000)
-    ]
     profile = cProfile.Profile()
     began = time.perf_counter()
     profile.enable()
@@ -73,6 +81,52 @@ def main(argv: list[str] | None = None) -> int:
     )
     pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
     return 0
+
+
+def _warm(
+    registry: Registry, messages: list[tuple[str, bytes]], stations: int
+) -> tuple[Pipeline, list[list[RawMessage]]]:
+    """A pipeline that has seen one message per station, and the rest in batches of 2,000."""
+    pipeline = Pipeline(
+        registry,
+        load_ladders(REPO / "configs" / "ladders"),
+        load_quantities(REPO / "configs" / "quantities.yaml"),
+        IngestSettings(),
+    )
+    now = time.time()
+    pipeline.process([RawMessage(t, p, now) for t, p in messages[:stations]], now)
+    batches = [
+        [RawMessage(t, p, now) for t, p in messages[i : i + 2000]]
+        for i in range(stations, len(messages), 2000)
+    ]
+    return pipeline, batches
+
+
+def _collector_cost(
+    registry: Registry, messages: list[tuple[str, bytes]], stations: int, young: int | None
+) -> tuple[float, float]:
+    """Seconds to process the batches, and seconds of it in garbage collections."""
+    pipeline, batches = _warm(registry, messages, stations)
+    gc.collect()
+    collecting, started = [0.0], [0.0]
+
+    def clock(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            collecting[0] += time.perf_counter() - started[0]
+
+    now = time.time()
+    gc.callbacks.append(clock)
+    try:
+        began = time.perf_counter()
+        with rare_collections(young) if young is not None else nullcontext():
+            for batch in batches:
+                pipeline.process(batch, now)
+        took = time.perf_counter() - began
+    finally:
+        gc.callbacks.remove(clock)
+    return took, collecting[0]
 
 
 if __name__ == "__main__":
