@@ -20,9 +20,9 @@ import numpy.typing as npt
 
 from detectors.ladder import breakpoints, step_down_due
 from detectors.station import StationDetector
-from yujing.contracts import Finding, Grade
+from yujing.contracts import Finding, Grade, Reading
 
-__all__ = ["SampledDetector"]
+__all__ = ["SampledDetector", "peak"]
 
 Array = npt.NDArray[np.float64]
 _UNRAISED = (Grade.NONE, Grade.UNKNOWN)
@@ -33,6 +33,32 @@ class SampledDetector(StationDetector):
 
     holds = False  # packets are not held for seq order (the early-warning budget has no room)
     _lowest_enter: float | None = None  # the lowest rung of all rules, computed once
+
+    def update(self, reading: Reading) -> list[Finding]:
+        """:meth:`StationDetector.update`, written out for a packet of a station that is not
+        silent and has no quality checks: the common case, every packet of every station.
+
+        Why: the general path asks the gate for an in-order scalar, then loops over what it
+        admits through three more calls, each of which decides nothing for such a packet. Here
+        the same steps run in the same order: the gate's duplicate check (packets are not
+        held), :meth:`_apply` (late when older than the newest applied), the newest applied
+        time, then the silence watch, which, not silent, only records the data time.
+        """
+        silence = self._silence
+        if (
+            reading.waveform is None
+            or silence.silent
+            or self._quality.specs
+            or reading.station != self.station.id
+        ):
+            return super().update(reading)
+        if not self._gate.admit(reading, hold=False):
+            return []  # a redelivered packet
+        ts, head = reading.ts, self._head_ts
+        out = self._apply(reading, late=head is not None and ts < head)
+        self._head_ts = ts if head is None or ts > head else head
+        silence.saw(ts)
+        return out
 
     def _edges(self, quantity: str) -> Array:
         """Every breakpoint of every rule's ladder for ``quantity``, ascending."""
@@ -97,7 +123,7 @@ class SampledDetector(StationDetector):
 
     def _quiet(self, values: Array) -> bool:
         """No rule is at a warning grade (nor dwelling) and no value reaches any rung."""
-        return self._quiet_scalar(float(np.max(values)))
+        return self._quiet_scalar(peak(values))
 
     def _quiet_scalar(self, peak: float) -> bool:
         """:meth:`_quiet` for the largest value of a packet."""
@@ -142,14 +168,27 @@ class SampledDetector(StationDetector):
         return due
 
 
+def peak(values: Array) -> float:
+    """``float(np.max(values))`` of a non-empty array: NaN when any value is NaN.
+
+    Why ``argmax``: a C method without a reduction's set-up, half the time of
+    ``np.maximum.reduce`` on a 100-sample packet (two or three per packet). It returns the
+    index of the first NaN when there is one, else of the first largest value: the same number.
+
+    >>> peak(np.array([0.5, 2.0, 1.0])), peak(np.array([0.5, np.nan, 3.0]))
+    (2.0, nan)
+    """
+    return float(values.item(values.argmax()))
+
+
 def _run_starts(edges: Array, values: Array) -> list[int]:
     """Indices where a run of values in the same band between ``edges`` begins (0 first).
 
-    Why not ``np.diff``: its wrapper costs as much as the comparison on 100 samples, and this
-    runs for every packet of a station above a rung.
+    Why not ``np.diff`` (nor ``np.flatnonzero``): their wrappers cost as much as the
+    comparison on 100 samples, and this runs for every packet of a station above a rung.
 
     >>> _run_starts(np.array([1.0, 2.0]), np.array([0.5, 0.7, 1.5, 1.6, 0.1]))
     [0, 2, 4]
     """
     bands = edges.searchsorted(values, side="right")
-    return [0, *(np.flatnonzero(bands[1:] != bands[:-1]) + 1).tolist()]
+    return [0, *((bands[1:] != bands[:-1]).nonzero()[0] + 1).tolist()]

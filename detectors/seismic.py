@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import maximum_filter1d
 
-from detectors._sampled import SampledDetector
+from detectors._sampled import SampledDetector, peak
 from detectors.ladder import quantities
 from yujing.contracts import ConfigError, Finding, Reading, Waveform
 
@@ -72,7 +72,6 @@ PGA_WINDOW_S_DEFAULT = 1.0
 PGA_FLOOR_MS2 = 1e-12  # lg(0) has no value; far below any rung after clipping to 1.0
 _EMPTY: Array = np.empty(0)
 _EMPTY.flags.writeable = False
-_greatest = np.maximum.reduce  # ndarray.max() without its Python wrapper (twice per packet)
 
 
 @lru_cache(maxsize=1024)  # a handful of codes, asked for by two detectors per packet
@@ -165,6 +164,7 @@ class _Channel:
     sr_hz: float
     next_t: float  # event time just after the last sample taken
     tail: Array  # last (width - 1) absolute samples
+    tail_peak: float  # the largest of ``tail`` (0.0 when empty)
 
 
 def _number(params: Any, name: str, rule: str, default: float | None = None) -> float:
@@ -247,45 +247,43 @@ class IntensityDetector(SampledDetector):
         state = self._channels.get(wave.channel)
         old = state is not None and wave.t0 < state.next_t - 0.5 / wave.sr_hz
         tail = _EMPTY if old else self._tail(state, wave)
-        packet_pga = float(_greatest(magnitude))
-        tail_peak = float(_greatest(tail)) if tail.size else 0.0
+        packet_pga = peak(magnitude)
+        tail_peak = state.tail_peak if state is not None and tail is state.tail else 0.0
+        if not old:  # an old packet is graded on its own (no tail), and not carried
+            self._carry(wave, magnitude, packet_pga, tail, state)
         peak_intensity = self._intensity_of(max(packet_pga, tail_peak))
         if self._quiet_scalar(peak_intensity):
             # nothing reaches a rung and nothing is raised: the first sample's value is all the
             # ladder can use (unknown → none); the per-sample series is not needed
-            if not old:
-                self._carry(wave, magnitude, tail, state)
             last_t = wave.t0 + (wave.samples.size - 1) / wave.sr_hz
             if self._settle_quiet(last_t):
                 return []
             first = max(tail_peak, float(magnitude[0]))
             pga = np.array([first, first])
             values = np.full(2, self._intensity_of(first))
-            times_array = np.array([wave.t0, last_t])
+            times = [float(wave.t0), last_t]
         else:
-            width = self._width(wave.sr_hz)
-            pga = trailing_pga(magnitude, tail, width)  # an old packet: on its own (no tail)
-            if not old:
-                self._carry(wave, magnitude, tail, state)
+            pga = trailing_pga(magnitude, tail, self._width(wave.sr_hz))
             values = intensity(pga, self.slope, self.intercept)
-            times_array = wave.t0 + sample_offsets(wave.samples.size, wave.sr_hz)
-        base = {
+            times = (wave.t0 + sample_offsets(wave.samples.size, wave.sr_hz)).tolist()
+        evidence = {
             "channel": wave.channel,
             "component": "horizontal" if kind == "horizontal" else "Z (no horizontal channel)",
             "packet_pga_ms2": packet_pga,
             "packet_intensity": self._intensity_of(packet_pga),
         }
+        return self._grade(pga, values, times, reading.ts, evidence)
+
+    def _grade(
+        self, pga: Array, values: Array, times: list[float], ts: float, evidence: dict[str, Any]
+    ) -> list[Finding]:
+        """Walk the ladder over a packet's intensities; each step's evidence is the packet's
+        plus the PGA and time of the sample stepped (built only for those)."""
 
         def evidence_at(k: int) -> dict[str, Any]:
-            return {**base, "pga_ms2": float(pga[k]), "peak_ts": times[k]}
+            return {**evidence, "pga_ms2": float(pga[k]), "peak_ts": times[k]}
 
-        times = times_array.tolist()
-        return self._walk(QUANTITY, self._edges_q, times, values, reading.ts, evidence_at)
-
-    def _quiet(self, values: Array) -> bool:
-        """:meth:`SampledDetector._quiet` with the ufunc's own maximum (the same value, without
-        ``np.max``'s Python wrapper: it runs for every packet above a rung)."""
-        return self._quiet_scalar(float(_greatest(values)))
+        return self._walk(QUANTITY, self._edges_q, times, values, ts, evidence_at)
 
     def _intensity_of(self, pga_ms2: float) -> float:
         """:func:`intensity` of one value, in plain floats (the same numbers, less overhead)."""
@@ -308,20 +306,31 @@ class IntensityDetector(SampledDetector):
             return state.tail
         return _EMPTY
 
-    def _carry(self, wave: Waveform, magnitude: Array, tail: Array, state: _Channel | None) -> None:
-        """Keep the channel's last ``width - 1`` absolute samples for the next packet (the
-        caller skips an old packet, which is graded on its own). The state is updated in
-        place: a packet at a time, no allocation beyond the new tail."""
+    def _carry(
+        self,
+        wave: Waveform,
+        magnitude: Array,
+        packet_pga: float,
+        tail: Array,
+        state: _Channel | None,
+    ) -> None:
+        """Keep the channel's last ``width - 1`` absolute samples for the next packet, and
+        their peak (the caller skips an old packet, which is graded on its own). The state is
+        updated in place: a packet at a time, no allocation beyond the new tail."""
         keep = self._width(wave.sr_hz) - 1
         if magnitude.size >= keep:  # the packet alone covers the window (1 s packets)
-            kept = magnitude[magnitude.size - keep :]
+            cut = magnitude.size - keep
+            kept = magnitude[cut:]
+            kept_peak = _kept_peak(kept, magnitude, cut, packet_pga)
         else:
             joined = np.concatenate((tail, magnitude)) if tail.size else magnitude
             kept = joined[max(0, joined.size - keep) :].copy()
+            kept_peak = peak(kept) if kept.size else 0.0
         if state is None:
-            self._channels[wave.channel] = _Channel(wave.sr_hz, wave.end, kept)
+            self._channels[wave.channel] = _Channel(wave.sr_hz, wave.end, kept, kept_peak)
         else:
             state.sr_hz, state.next_t, state.tail = wave.sr_hz, wave.end, kept
+            state.tail_peak = kept_peak
 
     def _snapshot_extra(self) -> dict[str, Any]:
         return {
@@ -334,7 +343,24 @@ class IntensityDetector(SampledDetector):
 
     def _restore_extra(self, extra: dict[str, Any]) -> None:
         self._horizontal_seen = bool(extra["horizontal_seen"])
-        self._channels = {
-            name: _Channel(c["sr_hz"], c["next_t"], np.asarray(c["tail"], dtype=np.float64))
-            for name, c in extra["channels"].items()
-        }
+        self._channels = {}
+        for name, c in extra["channels"].items():
+            tail = np.asarray(c["tail"], dtype=np.float64)
+            self._channels[name] = _Channel(
+                c["sr_hz"], c["next_t"], tail, peak(tail) if tail.size else 0.0
+            )
+
+
+def _kept_peak(kept: Array, magnitude: Array, cut: int, packet_pga: float) -> float:
+    """The largest of ``kept = magnitude[cut:]``, given ``packet_pga``, the largest of
+    ``magnitude``.
+
+    Why: the next packet needs the tail's peak, a scan. With 1 s packets and a 1 s window
+    only the packet's first sample is cut off; when it is smaller than the packet's peak, that
+    peak is in the tail. Otherwise (the peak first, a NaN) the tail is scanned.
+    """
+    if not kept.size:
+        return 0.0
+    if cut == 0 or (cut == 1 and magnitude.item(0) < packet_pga):
+        return packet_pga
+    return peak(kept)

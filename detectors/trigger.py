@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from detectors._sampled import SampledDetector
+from detectors._sampled import SampledDetector, peak
 from detectors.ladder import quantities
 from detectors.seismic import component, sample_offsets
 from detectors.stalta import CausalBandpass, RecursiveStaLta, StaLtaState, window_samples
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detect
     from yujing.config.ladders import RuleSpec
     from yujing.config.stations import StationSpec
 
-__all__ = ["QUANTITY", "StaLtaDetector", "TriggerSettings", "flat_mask", "no_repeats"]
+__all__ = ["QUANTITY", "StaLtaDetector", "TriggerSettings", "flat_mask", "no_long_run"]
 
 Array = npt.NDArray[np.float64]
 QUANTITY = "sta_lta"
@@ -69,7 +69,6 @@ FLAT_GAP_S_DEFAULT = 0.5
 _NO_DEAD = np.zeros(4096, dtype=np.bool_)
 _NO_DEAD.flags.writeable = False
 BANDPASS_ORDER_DEFAULT = 4
-_greatest = np.maximum.reduce  # ndarray.max() without its Python wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +107,24 @@ class TriggerSettings:
         )
 
 
-def no_repeats(samples: Array, previous: float | None) -> bool:
-    """No sample equals the one before it (the first compared with ``previous``): then no
-    sample can be part of a flat run, whatever run was carried in (:func:`flat_mask`'s fast
-    case, tested alone so a live packet needs no mask at all)."""
-    return bool(samples[0] != previous and not (samples[1:] == samples[:-1]).any())
+def no_long_run(samples: Array, previous: float | None, run: int, min_run: int) -> bool:
+    """True when no run of equal samples can reach ``min_run`` and the last sample starts a
+    run of its own: then no sample is flat and :func:`flat_mask` would carry on a run of 1
+    (its fast case, tested alone so a live packet needs no mask at all). ``previous`` and
+    ``run`` are the run carried in from the previous packet, as for :func:`flat_mask`.
+
+    Why: quantised quiet noise repeats a value now and then (a third of the packets of the
+    seismic benchmark), and this count answers for them without the run lengths. A run holds
+    one more sample than it has samples equal to the one before, plus the carried ``run``
+    when it goes on from the previous packet, so ``run + repeats`` (or ``1 + repeats``)
+    bounds every run. ``np.count_nonzero`` rather than ``.any()``: no Python wrapper.
+    """
+    first = previous is not None and samples.item(0) == previous
+    repeats = first + int(np.count_nonzero(samples[1:] == samples[:-1]))
+    if repeats == 0:
+        return True
+    longest = (run if first else 1) + repeats
+    return samples.size > 1 and longest < min_run and samples.item(-1) != samples.item(-2)
 
 
 def flat_mask(
@@ -128,15 +140,15 @@ def flat_mask(
     ([False, True, True, False, False], 2.0, 1)
     """
     n = samples.size
-    same = np.empty(n, dtype=np.bool_)
-    same[0] = previous is not None and samples[0] == previous
-    np.equal(samples[1:], samples[:-1], out=same[1:])
-    if _no_long_run(same, run, min_run):  # the common case: no (or a few scattered) repeats
+    if no_long_run(samples, previous, run, min_run):  # no (or a few scattered) repeats
         return (
             _NO_DEAD[:n] if n <= _NO_DEAD.size else np.zeros(n, dtype=np.bool_),
             float(samples[-1]),
             1,
         )
+    same = np.empty(n, dtype=np.bool_)  # equal to the sample before (the first: ``previous``)
+    same[0] = previous is not None and samples[0] == previous
+    np.equal(samples[1:], samples[:-1], out=same[1:])
     # run length ending at each sample: 1 + number of equal predecessors
     index = np.arange(n)
     breaks = np.where(~same, index, -1)
@@ -145,23 +157,6 @@ def flat_mask(
     lengths = np.where(carried, index + 1 + run, index - last_break + 1)
     mask = lengths >= min_run
     return mask, float(samples[-1]), int(lengths[-1])
-
-
-def _no_long_run(same: npt.NDArray[np.bool_], run: int, min_run: int) -> bool:
-    """True when no run of equal samples can reach ``min_run`` and the last sample starts a
-    run of its own (no mask to build, a run of 1 to carry on). ``same`` says which samples
-    equal the one before them (the first compared with the previous packet's last).
-
-    Why: quantised quiet noise repeats a value now and then (a quarter of the packets of the
-    seismic benchmark), and this count answers for them without the run lengths. A run holds
-    one more sample than its ``same`` flags, plus the carried ``run`` when it goes on from the
-    previous packet, so ``run + count(same)`` (or ``1 + count(same)``) bounds every run.
-    """
-    repeats = int(np.count_nonzero(same))
-    if repeats == 0:
-        return True
-    longest = (run if same[0] else 1) + repeats
-    return bool(same.size > 1 and longest < min_run and not same[-1])
 
 
 @dataclass(slots=True)
@@ -271,19 +266,20 @@ class StaLtaDetector(SampledDetector):
         samples = np.asarray(wave.samples, dtype=np.float64)
         min_run = max(2, round(self.settings.flat_gap_s * wave.sr_hz))
         was_dead = state.flat_run >= min_run
-        if not was_dead and no_repeats(samples, state.flat_value):  # live: the common case
+        if not was_dead and no_long_run(samples, state.flat_value, state.flat_run, min_run):
+            # live (the common case): flat_mask would mask nothing and carry a run of 1
             state.flat_value, state.flat_run = float(samples[-1]), 1
             ratio = self._filter(state, samples)
         else:
             ratio = self._filter_dead(state, wave, samples, min_run, was_dead, out)
         state.next_t = wave.end
-        peak = float(_greatest(ratio))  # NaN when any sample is (warming up)
-        if self._quiet_scalar(peak):  # no NaN (warm), nothing near a rung
+        highest = peak(ratio)  # NaN when any sample is (warming up)
+        if self._quiet_scalar(highest):  # no NaN (warm), nothing near a rung
             last_t = wave.t0 + (ratio.size - 1) / wave.sr_hz
             if self._settle_quiet(last_t):
                 return out
             times, values = [wave.t0, last_t], ratio[[0, -1]]  # two samples tell all
-        elif peak == peak:  # warm: every sample has a ratio (``valid`` below would be all)
+        elif highest == highest:  # warm: every sample has a ratio (``valid`` below would be all)
             times = (wave.t0 + sample_offsets(ratio.size, wave.sr_hz)).tolist()
             values = ratio
         else:
@@ -305,11 +301,6 @@ class StaLtaDetector(SampledDetector):
 
         out.extend(self._walk(QUANTITY, self._edges_q, times, values, reading.ts, evidence_at))
         return out
-
-    def _quiet(self, values: Array) -> bool:
-        """:meth:`SampledDetector._quiet` with the ufunc's own maximum (the same value, without
-        ``np.max``'s Python wrapper: it runs for every packet near or above the rung)."""
-        return self._quiet_scalar(float(_greatest(values)))
 
     def _filter(self, state: _Channel, samples: Array) -> Array:
         """Band-pass then STA/LTA ratio of one live stretch, carrying the channel's state."""

@@ -3,11 +3,14 @@ choice, and the trigger's grade never paging on its own (the network consumes it
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from detectors import StaLtaDetector
-from detectors.trigger import flat_mask
+from detectors.trigger import flat_mask, no_long_run
 from tests.unit.detectors.helpers import feed, packet, rules, station
 from yujing.contracts import Finding, Grade, Kind
 
@@ -119,3 +122,73 @@ def test_flat_mask_equals_its_definition(seed: int) -> None:
         )
         assert mask.tolist() == want_mask
         assert (value, carried) == (want_value, want_run)
+
+
+def no_long_run_before(
+    samples: npt.NDArray[np.float64], previous: float | None, run: int, min_run: int
+) -> bool:
+    """The fast case as it was decided before :func:`no_long_run`: no repeat at all, or
+    :func:`flat_mask`'s count over its ``same`` flags (the packet then takes the live path)."""
+    if samples[0] != previous and not (samples[1:] == samples[:-1]).any():
+        return True
+    same = np.empty(samples.size, dtype=np.bool_)
+    same[0] = previous is not None and samples[0] == previous
+    np.equal(samples[1:], samples[:-1], out=same[1:])
+    repeats = int(np.count_nonzero(same))
+    if repeats == 0:
+        return True
+    longest = (run if same[0] else 1) + repeats
+    return bool(same.size > 1 and longest < min_run and not same[-1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_no_long_run_is_flat_masks_fast_case(seed: int) -> None:
+    """When it says a packet is live, the definition masks nothing and carries a run of 1;
+    and it says so exactly when the checks it replaced did."""
+    rng = np.random.default_rng(seed)
+    live = 0
+    for _ in range(2000):
+        n = int(rng.choice([1, 2, 3, 10, 100]))
+        samples = np.round(rng.normal(size=n) * rng.choice([1.0, 3.0, 30.0])) / 10.0
+        if rng.random() < 0.3:
+            start = int(rng.integers(0, n))
+            samples[start : start + int(rng.integers(1, 60))] = samples[start]
+        previous = None if rng.random() < 0.1 else float(rng.choice([samples[0], 0.05]))
+        run = 0 if previous is None else int(rng.integers(1, 60))
+        min_run = int(rng.choice([2, 5, 50]))
+        fast = no_long_run(samples, previous, run, min_run)
+        assert fast == no_long_run_before(samples, previous, run, min_run)
+        if fast:
+            live += 1
+            mask, value, carried = flat_mask_reference(samples.tolist(), previous, run, min_run)
+            assert not any(mask) and carried == 1
+    assert live > 100
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_packets_through_the_fast_update_equal_the_gates(seed: int) -> None:
+    """:meth:`SampledDetector.update`'s path for packets gives the findings and state of
+    the general path through the gates: redeliveries, a gap, a dead stretch, silence."""
+    from detectors.station import StationDetector
+
+    rng = np.random.default_rng(seed)
+    events: list[tuple[str, Any]] = []
+    for k, reading in enumerate(seconds(60, seed, loud=(30, 31), dead=(12, 13, 14))):
+        if not 40 <= k < 45:  # else a gap: the station goes silent, the trigger warms up again
+            events.append(("r", reading))
+            if rng.random() < 0.1:
+                events.append(("r", reading))  # a redelivery
+        events.append(("t", reading.ts + 1.0))
+    fast, full = detector(), detector()
+    fast_out: list[Finding] = []
+    full_out: list[Finding] = []
+    for what, item in events:
+        if what == "r":
+            fast_out.extend(fast.update(item))
+            full_out.extend(StationDetector.update(full, item))
+        else:
+            fast_out.extend(fast.advance(item))
+            full_out.extend(full.advance(item))
+        assert fast.snapshot() == full.snapshot()
+    assert fast_out == full_out
+    assert {f.grade for f in fast_out} >= {Grade.UNKNOWN, Grade.NONE, Grade.BLUE}

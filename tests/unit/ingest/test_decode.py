@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -198,3 +199,55 @@ def test_integers_past_64_bits_are_judged_as_sent(decoder: Decoder) -> None:
         decoder.decode(topic, payload({**body, "seq": 1, "values": {"rain_mm": 10**21}}), NOW)
     assert refused.value.reason is RejectReason.OUT_OF_RANGE
     assert str(10**21) in refused.value.detail
+
+
+def sample_array_before(samples: list[float | int], low: float, high: float) -> Any:
+    """:func:`ingest.decode._sample_array` as it was, with the ufuncs' reductions."""
+    import math
+
+    from ingest.decode import _sample_out_of_range
+
+    try:
+        array = np.array(samples, dtype=np.float64)
+    except OverflowError:
+        raise _sample_out_of_range(samples, low, high) from None
+    smallest, largest = np.minimum.reduce(array), np.maximum.reduce(array)
+    if not (math.isfinite(smallest) and math.isfinite(largest)):
+        index = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise PayloadRejected(
+            RejectReason.NON_FINITE, f"samples[{index}]: {array[index]} is not finite"
+        )
+    if smallest < low or largest > high:
+        raise _sample_out_of_range(samples, low, high)
+    return array
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sample_array_verdicts_are_those_of_the_reductions(seed: int) -> None:
+    """argmin/argmax give the arrays and the refusals (reason and detail) the ufuncs'
+    reductions gave: NaN and infinities anywhere, values at and past the limits, ints."""
+    from ingest.decode import _sample_array
+
+    rng = np.random.default_rng(seed)
+    specials: list[float | int] = [math.nan, math.inf, -math.inf, 20.0, -20.0, 19.6, 0, 10**400]
+    refused = 0
+    for _ in range(3000):
+        size = int(rng.choice([1, 3, 100]))
+        samples: list[float | int] = np.round(rng.normal(size=size), 3).tolist()
+        for _ in range(int(rng.choice([0, 0, 1, 2]))):
+            samples[int(rng.integers(0, len(samples)))] = specials[int(rng.integers(0, 8))]
+        try:
+            want: Any = sample_array_before(samples, -19.6, 19.6)
+        except PayloadRejected as exc:
+            want = (exc.reason, exc.detail)
+        try:
+            got: Any = _sample_array(samples, -19.6, 19.6)
+            assert not got.flags.writeable
+        except PayloadRejected as exc:
+            got = (exc.reason, exc.detail)
+        if isinstance(want, tuple):
+            refused += 1
+            assert got == want, samples
+        else:
+            assert np.array_equal(got, want), samples
+    assert refused > 300

@@ -64,8 +64,9 @@ def test_station_missing_param_is_named(tmp_path: Path) -> None:
             """,
         )
     )
-    with pytest.raises(ConfigError, match="station W9: rule 'level' needs numeric param "
-                       "'warning_level_m'"):
+    with pytest.raises(
+        ConfigError, match="station W9: rule 'level' needs numeric param 'warning_level_m'"
+    ):
         book.for_station(registry.stations["W9"])
 
 
