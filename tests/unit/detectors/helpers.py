@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.base import Detector
+from detectors.station import StationDetector
 from yujing.config import LadderBook, load_ladders
 from yujing.config.ladders import RuleSpec
 from yujing.config.stations import StationSpec
@@ -97,6 +98,28 @@ def play(detector: Detector, events: Iterable[Event]) -> list[Finding]:
     for what, item in events:
         out.extend(detector.update(item) if what == "r" else detector.advance(item))
     return out
+
+
+def play_beside_the_gates(
+    fast: StationDetector,
+    full: StationDetector,
+    events: Iterable[Event],
+    state: Callable[[dict[str, Any]], Any] = lambda snapshot: snapshot,
+) -> tuple[list[Finding], list[Finding]]:
+    """Play ``events`` through ``fast`` (its own ``update``, a fast path) and ``full`` (the
+    general path through the gates, :meth:`StationDetector.update`); their states, as
+    ``state`` sees the snapshots, must agree after every event. Returns both findings."""
+    fast_out: list[Finding] = []
+    full_out: list[Finding] = []
+    for what, item in events:
+        if what == "r":
+            fast_out.extend(fast.update(item))
+            full_out.extend(StationDetector.update(full, item))
+        else:
+            fast_out.extend(fast.advance(item))
+            full_out.extend(full.advance(item))
+        assert state(fast.snapshot()) == state(full.snapshot())
+    return fast_out, full_out
 
 
 def changes(findings: Iterable[Finding], rule: str | None = None) -> list[tuple[Any, ...]]:

@@ -13,8 +13,14 @@ import pytest
 from detectors import IntensityDetector
 from detectors.ladder import LadderState, next_grade
 from detectors.seismic import component, intensity, trailing_pga, trailing_pga_reference
-from detectors.station import StationDetector
-from tests.unit.detectors.helpers import changes, feed, packet, rules, station
+from tests.unit.detectors.helpers import (
+    changes,
+    feed,
+    packet,
+    play_beside_the_gates,
+    rules,
+    station,
+)
 from yujing.contracts import Finding, Grade, Kind, Reading
 
 SITE = station(Kind.SEISMIC, "Q1", interval_s=1.0)
@@ -205,17 +211,9 @@ def test_vertical_packets_skipping_the_gates_change_nothing(seed: int) -> None:
     """The fast path for vertical packets once a horizontal channel is seen gives the findings
     of the full path through the gates (silence included: the vertical keeps the station from
     being silent while the horizontals are out)."""
-    fast, full = detector(), detector()
-    fast_out: list[Finding] = []
-    full_out: list[Finding] = []
-    for what, item in three_channel_events(seed):
-        if what == "r":
-            fast_out.extend(fast.update(item))
-            full_out.extend(StationDetector.update(full, item))
-        else:
-            fast_out.extend(fast.advance(item))
-            full_out.extend(full.advance(item))
-        assert without_gate(fast.snapshot()) == without_gate(full.snapshot())
+    fast_out, full_out = play_beside_the_gates(
+        detector(), detector(), three_channel_events(seed), without_gate
+    )
     assert fast_out == full_out
     assert {f.grade for f in fast_out} >= {Grade.UNKNOWN, Grade.RED}  # silence, then the quake
 

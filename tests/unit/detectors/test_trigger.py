@@ -3,6 +3,7 @@ choice, and the trigger's grade never paging on its own (the network consumes it
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from detectors import StaLtaDetector
 from detectors.trigger import flat_mask, no_long_run
-from tests.unit.detectors.helpers import feed, packet, rules, station
+from tests.unit.detectors.helpers import feed, packet, play_beside_the_gates, rules, station
 from yujing.contracts import Finding, Grade, Kind
 
 SITE = station(Kind.SEISMIC, "Q1", interval_s=1.0)
@@ -102,12 +103,13 @@ def flat_mask_reference(
     return mask, samples[-1], length
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_flat_mask_equals_its_definition(seed: int) -> None:
-    """Quantised noise with scattered repeats, flat stretches of every length, runs carried in
-    from the previous packet (the fast count and the run lengths must agree)."""
+def random_packets(
+    seed: int, count: int
+) -> Iterator[tuple[npt.NDArray[np.float64], float | None, int, int]]:
+    """Packets of quantised noise with scattered repeats and flat stretches of every length,
+    with the run carried in from the previous packet: ``(samples, previous, run, min_run)``."""
     rng = np.random.default_rng(seed)
-    for _ in range(400):
+    for _ in range(count):
         n = int(rng.choice([1, 2, 3, 10, 100]))
         samples = np.round(rng.normal(size=n) * rng.choice([1.0, 3.0, 30.0])) / 10.0
         if rng.random() < 0.3:
@@ -115,7 +117,14 @@ def test_flat_mask_equals_its_definition(seed: int) -> None:
             samples[start : start + int(rng.integers(1, 60))] = samples[start]
         previous = None if rng.random() < 0.1 else float(rng.choice([samples[0], 0.05]))
         run = 0 if previous is None else int(rng.integers(1, 60))
-        min_run = int(rng.choice([2, 5, 50]))
+        yield samples, previous, run, int(rng.choice([2, 5, 50]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_flat_mask_equals_its_definition(seed: int) -> None:
+    """Quantised noise with scattered repeats, flat stretches of every length, runs carried in
+    from the previous packet (the fast count and the run lengths must agree)."""
+    for samples, previous, run, min_run in random_packets(seed, 400):
         mask, value, carried = flat_mask(samples, previous, run, min_run)
         want_mask, want_value, want_run = flat_mask_reference(
             samples.tolist(), previous, run, min_run
@@ -145,17 +154,8 @@ def no_long_run_before(
 def test_no_long_run_is_flat_masks_fast_case(seed: int) -> None:
     """When it says a packet is live, the definition masks nothing and carries a run of 1;
     and it says so exactly when the checks it replaced did."""
-    rng = np.random.default_rng(seed)
     live = 0
-    for _ in range(2000):
-        n = int(rng.choice([1, 2, 3, 10, 100]))
-        samples = np.round(rng.normal(size=n) * rng.choice([1.0, 3.0, 30.0])) / 10.0
-        if rng.random() < 0.3:
-            start = int(rng.integers(0, n))
-            samples[start : start + int(rng.integers(1, 60))] = samples[start]
-        previous = None if rng.random() < 0.1 else float(rng.choice([samples[0], 0.05]))
-        run = 0 if previous is None else int(rng.integers(1, 60))
-        min_run = int(rng.choice([2, 5, 50]))
+    for samples, previous, run, min_run in random_packets(seed, 2000):
         fast = no_long_run(samples, previous, run, min_run)
         assert fast == no_long_run_before(samples, previous, run, min_run)
         if fast:
@@ -169,8 +169,6 @@ def test_no_long_run_is_flat_masks_fast_case(seed: int) -> None:
 def test_packets_through_the_fast_update_equal_the_gates(seed: int) -> None:
     """:meth:`SampledDetector.update`'s path for packets gives the findings and state of
     the general path through the gates: redeliveries, a gap, a dead stretch, silence."""
-    from detectors.station import StationDetector
-
     rng = np.random.default_rng(seed)
     events: list[tuple[str, Any]] = []
     for k, reading in enumerate(seconds(60, seed, loud=(30, 31), dead=(12, 13, 14))):
@@ -179,16 +177,6 @@ def test_packets_through_the_fast_update_equal_the_gates(seed: int) -> None:
             if rng.random() < 0.1:
                 events.append(("r", reading))  # a redelivery
         events.append(("t", reading.ts + 1.0))
-    fast, full = detector(), detector()
-    fast_out: list[Finding] = []
-    full_out: list[Finding] = []
-    for what, item in events:
-        if what == "r":
-            fast_out.extend(fast.update(item))
-            full_out.extend(StationDetector.update(full, item))
-        else:
-            fast_out.extend(fast.advance(item))
-            full_out.extend(full.advance(item))
-        assert fast.snapshot() == full.snapshot()
+    fast_out, full_out = play_beside_the_gates(detector(), detector(), events)
     assert fast_out == full_out
     assert {f.grade for f in fast_out} >= {Grade.UNKNOWN, Grade.NONE, Grade.BLUE}
