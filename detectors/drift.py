@@ -34,7 +34,6 @@ the same, which is why it goes to a person.
 from __future__ import annotations
 
 import bisect
-import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -54,9 +53,62 @@ MIN_NEIGHBOURS = 2
 
 @dataclass(slots=True)
 class _Residuals:
+    """One station's residuals of one quantity in time order (``ts``, ``values``: what a
+    snapshot keeps), and the same values sorted in the two windows the medians are taken over:
+    ``older`` (the window before) and ``recent`` (the last window, from ``split_ts`` on).
+
+    Why sorted halves: with a 6 h window and reports every minute each window holds 360
+    residuals; sorting both for every reading made the drift check cost more than the rest of
+    a gas reading's path. Kept sorted, each reading moves the few residuals that cross a
+    window edge, and a median is a look-up.
+    """
+
     ts: list[float] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     drifting: bool = False
+    older: list[float] = field(default_factory=list)
+    recent: list[float] = field(default_factory=list)
+    split_ts: float | None = None  # None: the sorted windows are not built (after a restore)
+
+    def add(self, ts: float, value: float, window_s: float) -> None:
+        """Take one residual; forget those more than two windows behind the newest."""
+        times, values = self.ts, self.values
+        newest = max(ts, times[-1]) if times else ts
+        cut_ts, split_ts = newest - 2 * window_s, newest - window_s
+        if self.split_ts is None:  # the windows as they stood before this residual
+            self._sort(times[-1] - window_s if times else split_ts)
+        was = self.split_ts
+        assert was is not None
+        gone = bisect.bisect_left(times, cut_ts)
+        moving = bisect.bisect_left(times, split_ts)
+        for k in range(gone):
+            _discard(self.older if times[k] < was else self.recent, values[k])
+        for k in range(max(gone, bisect.bisect_left(times, was)), moving):
+            _discard(self.recent, values[k])
+            bisect.insort(self.older, values[k])
+        del times[:gone], values[:gone]
+        self.split_ts = split_ts
+        if ts >= cut_ts:  # else it is older than what is kept (a very late reading)
+            at = bisect.bisect_right(times, ts)
+            times.insert(at, ts)
+            values.insert(at, value)
+            bisect.insort(self.older if ts < split_ts else self.recent, value)
+
+    def _sort(self, split_ts: float) -> None:
+        split = bisect.bisect_left(self.ts, split_ts)
+        self.older, self.recent = sorted(self.values[:split]), sorted(self.values[split:])
+        self.split_ts = split_ts
+
+
+def _discard(ordered: list[float], value: float) -> None:
+    del ordered[bisect.bisect_left(ordered, value)]
+
+
+def _median(ordered: list[float]) -> float:
+    """:func:`statistics.median` of an already sorted list (the same arithmetic)."""
+    n = len(ordered)
+    half = n // 2
+    return ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 class NeighbourDrift:
@@ -112,18 +164,11 @@ class NeighbourDrift:
         if len(fresh) < MIN_NEIGHBOURS:
             return []  # with one neighbour, who of the two drifts cannot be told
         track = self._residuals.setdefault(reading.station, {}).setdefault(q, _Residuals())
-        i = bisect.bisect_right(track.ts, reading.ts)
-        track.ts.insert(i, reading.ts)
-        track.values.insert(i, value - statistics.median(fresh))
         window = spec.drift_window_s
-        newest = track.ts[-1]
-        cut = bisect.bisect_left(track.ts, newest - 2 * window)
-        del track.ts[:cut], track.values[:cut]
-        split = bisect.bisect_left(track.ts, newest - window)
-        before, recent = track.values[:split], track.values[split:]
-        if len(before) < MIN_POINTS or len(recent) < MIN_POINTS:
+        track.add(reading.ts, value - _median(sorted(fresh)), window)
+        if len(track.older) < MIN_POINTS or len(track.recent) < MIN_POINTS:
             return []
-        change = statistics.median(recent) - statistics.median(before)
+        change = _median(track.recent) - _median(track.older)
         drifting = abs(change) > spec.drift_limit
         if drifting is track.drifting:
             return []
