@@ -120,6 +120,10 @@ class RobustScorer:
         self.floor_abs, self.floor_rel = floor_abs, floor_rel
         self.seasonal: list[list[float]] = [[] for _ in range(self.bins)]  # chronological
         self.recent: list[float] = []
+        # the same values kept sorted: each reading's medians need them sorted, and inserting
+        # one value costs less than sorting the history again (288 values at the shipped size)
+        self._seasonal_sorted: list[list[float]] = [[] for _ in range(self.bins)]
+        self._recent_sorted: list[float] = []
         self.scores: list[float] = []  # chronological nonconformity scores
         self.sorted_scores: list[float] = []
 
@@ -142,26 +146,44 @@ class RobustScorer:
             return 0
         return int((ts % self.period_s) / self.period_s * self.bins) % self.bins
 
-    def _z(self, values: list[float], x: float) -> float | None:
-        if len(values) < self.min_history:
+    def _z(self, ordered: list[float], x: float) -> float | None:
+        if len(ordered) < self.min_history:
             return None
-        median, mad = _median_mad(sorted(values))
+        median, mad = _median_mad(ordered)
         scale = max(MAD_TO_SIGMA * mad, self.floor_abs, self.floor_rel * abs(median))
         return abs(x - median) / scale
 
     def nonconformity(self, ts: float, x: float) -> float | None:
         """The robust z of ``x`` at ``ts`` (None while warming up)."""
-        recent = self._z(self.recent, x)
+        recent = self._z(self._recent_sorted, x)
         if recent is None:
             return None
         if self.bins == 1:
             return recent
-        seasonal = self._z(self.seasonal[self._bin(ts)], x)
+        seasonal = self._z(self._seasonal_sorted[self._bin(ts)], x)
         return recent if seasonal is None else min(recent, seasonal)
 
     def score(self, ts: float, x: float) -> float | None:
         """``surprise = -lg p`` of ``x`` at ``ts``; None while warming up."""
+        return self._surprise(self.nonconformity(ts, x))
+
+    def learn(
+        self, ts: float, x: float, surprise: float | None = None, protect_at: float = math.inf
+    ) -> None:
+        """Take ``x`` into the baselines and its nonconformity into the calibration set (unless
+        its ``surprise`` reached ``protect_at``)."""
+        self._learn(ts, x, self.nonconformity(ts, x), surprise, protect_at)
+
+    def take(self, ts: float, x: float, protect_at: float = math.inf) -> float | None:
+        """:meth:`score`, then :meth:`learn` from ``x``: its surprise. Why one method: both
+        work out the nonconformity against the same baselines (four sorts of the history),
+        and here it is worked out once."""
         z = self.nonconformity(ts, x)
+        surprise = self._surprise(z)
+        self._learn(ts, x, z, surprise, protect_at)
+        return surprise
+
+    def _surprise(self, z: float | None) -> float | None:
         if z is None or len(self.scores) < self.min_calibration:
             return None
         n = len(self.sorted_scores)
@@ -169,26 +191,19 @@ class RobustScorer:
         p = (1 + at_least) / (n + 1)
         return -math.log10(p)
 
-    def learn(
-        self, ts: float, x: float, surprise: float | None = None, protect_at: float = math.inf
+    def _learn(
+        self, ts: float, x: float, z: float | None, surprise: float | None, protect_at: float
     ) -> None:
-        """Take ``x`` into the baselines and its nonconformity into the calibration set (unless
-        its ``surprise`` reached ``protect_at``)."""
-        z = self.nonconformity(ts, x)
         if z is not None and (surprise is None or surprise < protect_at):
             self.scores.append(z)
             bisect.insort(self.sorted_scores, z)
             if len(self.scores) > self.calibration:
                 old = self.scores.pop(0)
                 del self.sorted_scores[bisect.bisect_left(self.sorted_scores, old)]
-        self.recent.append(x)
-        if len(self.recent) > self.history:
-            del self.recent[0]
+        _keep_last(self.recent, self._recent_sorted, x, self.history)
         if self.bins > 1:
-            season = self.seasonal[self._bin(ts)]
-            season.append(x)
-            if len(season) > self.season_history:
-                del season[0]
+            season = self._bin(ts)
+            _keep_last(self.seasonal[season], self._seasonal_sorted[season], x, self.season_history)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,6 +217,16 @@ class RobustScorer:
         self.recent = [float(v) for v in data["recent"]]
         self.scores = [float(v) for v in data["scores"]]
         self.sorted_scores = sorted(self.scores)
+        self._seasonal_sorted = [sorted(b) for b in self.seasonal]
+        self._recent_sorted = sorted(self.recent)
+
+
+def _keep_last(chronological: list[float], ordered: list[float], x: float, keep: int) -> None:
+    """Append ``x`` to a window and its sorted copy; drop the oldest beyond ``keep``."""
+    chronological.append(x)
+    bisect.insort(ordered, x)
+    if len(chronological) > keep:
+        del ordered[bisect.bisect_left(ordered, chronological.pop(0))]
 
 
 class AnomalyDetector(StationDetector):
@@ -244,9 +269,7 @@ class AnomalyDetector(StationDetector):
             x = reading.values.get(raw)
             if x is None or not math.isfinite(x):
                 continue
-            scorer = self._scorers[raw]
-            score = scorer.score(reading.ts, float(x))
-            scorer.learn(reading.ts, float(x), score, self._protect[raw])
+            score = self._scorers[raw].take(reading.ts, float(x), self._protect[raw])
             if score is not None:
                 values[surprise] = score
         if not values:
