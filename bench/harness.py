@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from yujing.native import running_native
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 SCHEMA_VERSION = 1
@@ -168,7 +170,8 @@ class Result:
 
 
 def machine() -> dict[str, Any]:
-    """Cores, CPU model, memory, OS and Python of this machine."""
+    """Cores, CPU model, memory, OS and Python of this machine, and whether the detectors ran
+    compiled (:mod:`yujing.native`): the figures differ by a third."""
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -190,6 +193,7 @@ def machine() -> dict[str, Any]:
         "mem_total_gib": round(mem_kb / 2**20, 1),
         "os": platform.platform(),
         "python": platform.python_version(),
+        "detectors": "compiled" if running_native() else "interpreted",
         "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -267,7 +271,8 @@ def summary_markdown(docs: Sequence[dict[str, Any]]) -> str:
         m, g = docs[0]["machine"], docs[0]["git"]
         lines += [
             f"Machine: {m['cores']} cores, {m['cpu_model']}, {m['mem_total_gib']} GiB, "
-            f"Python {m['python']}. Commit `{g['commit'][:10]}`{' (dirty)' if g['dirty'] else ''}."
+            f"Python {m['python']}, detectors {m.get('detectors', 'interpreted')}. "
+            f"Commit `{g['commit'][:10]}`{' (dirty)' if g['dirty'] else ''}."
             f" Mode: {'quick (sizes too small to judge targets)' if docs[0]['quick'] else 'full'}.",
             "",
             "Medians over repetitions, (min–max) in brackets; the baseline is measured in the same "

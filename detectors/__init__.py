@@ -13,7 +13,14 @@ Public surface (other stages import only these names):
 - the second tier: :class:`AreaDetector` (its protocol), :class:`SecondTier` and
   :func:`build_second_tier` (neighbour drift and agreement, area rainfall, seismic network
   coincidence, hazard chains, completeness).
+
+When a compiled build of exactly this source exists, the submodules are its extension modules
+(:mod:`yujing.native`); else they run interpreted, with the same results.
 """
+
+from yujing.native import use as _use_native
+
+_use_native(__path__)
 
 from detectors.anomaly import AnomalyDetector
 from detectors.base import AreaDetector, Detector

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from detectors import _text
 from detectors._silence import SilenceWatch
+from yujing.config.stations import StationSpec  # at run time: a compiled dataclass needs it
 from yujing.contracts import Finding, Grade, Hazard
-
-if TYPE_CHECKING:  # imported for annotations only: yujing.config imports detectors.ladder
-    from yujing.config.stations import StationSpec
 
 __all__ = ["QUALITY_RULE", "SILENCE_RULE", "QualityReport", "SilenceReport"]
 

@@ -60,7 +60,7 @@ import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from detectors._sequence import reading_from_json, reading_to_json
 from yujing.contracts import Reading
@@ -80,11 +80,11 @@ MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution × this = its standard dev
 class Reason:
     """Why a value is suspect (the strings are evidence keys and message words)."""
 
-    RANGE = "range"
-    SPIKE = "spike"
-    STUCK = "stuck"
-    CLOCK_AHEAD = "clock_ahead"
-    SENSOR_FLAG = "sensor_flag"
+    RANGE: Final = "range"
+    SPIKE: Final = "spike"
+    STUCK: Final = "stuck"
+    CLOCK_AHEAD: Final = "clock_ahead"
+    SENSOR_FLAG: Final = "sensor_flag"
 
 
 @dataclass(frozen=True, slots=True)

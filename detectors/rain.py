@@ -267,10 +267,14 @@ class RainDetector(StationDetector):
         self._seen: _Seen | None = None
         # while _seen holds: µm of rain that may still come in, and the evaluation time until
         # which the totals cannot leave their bands nor a dwell end (see _quiet)
-        self._room: float = 0
+        self._room: float = 0.0
         self._until = -math.inf
         # an evaluation whose totals _values and _evidence stand for, not worked out yet
         self._lazy_at: float | None = None
+        # False: every evaluation works the totals out and steps the ladders (the reference
+        # the shortcuts are tested against); skipped: evaluations the shortcuts saved
+        self.shortcuts = True
+        self.skipped = 0
 
     def _check(self) -> None:
         for spec in self.rules:
@@ -303,10 +307,11 @@ class RainDetector(StationDetector):
 
     def _evaluate(self, at: float, *, source_ts: float | None, late: bool) -> list[Finding]:
         windows = self._windows
-        if not late and self._quiet(at):
+        if not late and self.shortcuts and self._quiet(at):
             # all a full evaluation would change: the evaluation time, the totals kept (worked
             # out when needed: _settle), and reports older than every window forgotten
             self._eval_ts = self._lazy_at = at
+            self.skipped += 1
             windows.prune(at - HORIZON_S)
             return []
         sums = windows.sums_um(at)
@@ -315,9 +320,10 @@ class RainDetector(StationDetector):
         bands = tuple([bisect.bisect_right(edges, sums[k]) for k, edges in self._edges])
         if not late:
             self._lazy_at = None  # _values and _evidence are set below
-        if not late and self._unchanged(bands, at):
+        if not late and self.shortcuts and self._unchanged(bands, at):
             # what _step does when no ladder can move, without stepping them
             self._eval_ts = self._at(at)
+            self.skipped += 1
             self._values.update(totals)
             self._evidence = evidence
             self._rebase(sums, bands)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import math
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from detectors import (
     StaLtaDetector,
 )
 from detectors.station import StationDetector
+from tests.unit.detectors.docs import class_doc, module_doc
 from tests.unit.detectors.helpers import Event, packet, play, reading, rules, station
 from yujing.contracts import Finding, Grade, Kind, Reading
 
@@ -240,6 +240,6 @@ def _check_finding(f: Finding) -> None:
 
 @pytest.mark.parametrize("cls", DETECTOR_CLASSES, ids=lambda cls: cls.__name__)
 def test_module_documents_itself_with_a_doctest(cls: type) -> None:
-    module = inspect.getmodule(cls)
-    assert module is not None and module.__doc__ is not None and ">>>" in module.__doc__
-    assert cls.__doc__
+    doc = module_doc(cls.__module__)
+    assert doc is not None and ">>>" in doc
+    assert class_doc(cls)

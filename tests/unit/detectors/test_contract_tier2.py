@@ -5,7 +5,6 @@ stage raises is state changes only, and each module documents itself with a doct
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import math
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from detectors.network import SeismicNetwork
 from detectors.quality import QualitySpec
 from detectors.skew import ClockSkew
 from detectors.tier2 import SecondTier, build_second_tier
+from tests.unit.detectors.docs import class_doc, module_doc
 from tests.unit.detectors.helpers import BOOK, REPO
 from yujing.config import load_registry
 from yujing.config.stations import Registry, StationSpec
@@ -220,10 +220,10 @@ def test_raised_findings_are_state_changes_only(example: Example) -> None:
 
 @pytest.mark.parametrize("cls", [*EXAMPLES, SecondTier], ids=lambda cls: cls.__name__)
 def test_module_documents_itself(cls: type) -> None:
-    module = inspect.getmodule(cls)
-    assert module is not None and module.__doc__
-    assert ">>>" in module.__doc__ or cls is SecondTier
-    assert cls.__doc__
+    doc = module_doc(cls.__module__)
+    assert doc
+    assert ">>>" in doc or cls is SecondTier
+    assert class_doc(cls)
 
 
 def test_second_tier_snapshot_round_trip_on_the_demo_registry() -> None:
