@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from yujing.native import running_native
+
 if TYPE_CHECKING:
     from detectors.completeness import CompletenessRow
 
@@ -95,6 +97,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.detectors_compiled = Gauge(
+            "yujing_detectors_compiled",
+            "1 when the detectors run compiled by mypyc (yujing.native), 0 interpreted",
+            registry=r,
+        )
+        self.detectors_compiled.set(1 if running_native() else 0)
         # ---- detectors: completeness (detectors/completeness.py), set on a tick ---------------
         self.completeness = CompletenessGauges()
         r.register(self.completeness)

@@ -31,6 +31,7 @@ from alerting import Notifier
 from ingest import DeadLetterFile, MqttSource, subscription
 from ingest import RawMessage as SourceMessage
 from ingest.mqtt_process import ProcessMqttSource
+from yujing import native
 from yujing.broker import Broker, ensure_broker
 from yujing.clock import Clock, WallClock
 from yujing.config import (
@@ -186,6 +187,7 @@ class EmbeddedRuntime:
         """Restore the detectors, start storage, metrics, alerting and the API; returns the
         metrics server (None without ``metrics.port``)."""
         settings = self.settings
+        log.info(native.status())  # compiled or interpreted (yujing.native): speeds differ
         self._recover()
         # the detectors' state is hundreds of thousands of long-lived objects (620k at 5,000
         # stations): a full collection over them stalls the loop ~0.2 s (docs/performance.md).

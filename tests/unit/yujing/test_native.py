@@ -12,17 +12,18 @@ from pathlib import Path
 import pytest
 
 from yujing import native
+from yujing.metrics import Metrics
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def test_the_detectors_run_compiled_unless_told_not_to() -> None:
-    if os.environ.get(native.ENV) == "0":
-        assert not native.running_native()
-        assert "interpreted" in native.status()
-    else:  # scripts/setup compiled them
-        assert native.running_native(), native.status()
-        assert native.status().startswith("detectors: compiled")
+    """What runs, as the status command and the metric say it."""
+    compiled = os.environ.get(native.ENV) != "0"  # else scripts/setup compiled them
+    assert native.running_native() is compiled, native.status()
+    assert native.status().startswith("detectors: compiled" if compiled else "detectors: interp")
+    gauge = Metrics().registry.get_sample_value("yujing_detectors_compiled")
+    assert gauge == (1.0 if compiled else 0.0)
 
 
 def test_compiled_and_interpreted_detectors_find_and_notify_the_same(tmp_path: Path) -> None:
