@@ -102,8 +102,13 @@ def start_mosquitto(
         f"log_dest file {log_path}\n"
         "log_type error\nlog_type warning\nlog_type notice\n" + extra_conf
     )
+    # a process group of its own: a terminal's Ctrl-C goes to the runtime only, which stops
+    # its receiver (after the last acks) before it stops this broker, not the other way round
     process = subprocess.Popen(  # noqa: S603 - fixed binary and our own config
-        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [binary, "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        process_group=0,
     )
     deadline = time.monotonic() + 10
     while not port_answers(host, port, 0.2):

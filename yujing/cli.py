@@ -162,14 +162,16 @@ def demo(
         publisher = Publisher(settings.mqtt.url, simulator, clock, client_id="yujing-demo-sim")
         publisher.start()
         try:
-            if duration > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=duration)
-                except TimeoutError:
-                    stop.set()
-            await task
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait(
+                [task, stopping], timeout=duration or None, return_when=asyncio.FIRST_COMPLETED
+            )
+            stopping.cancel()
         finally:
-            publisher.stop()
+            # the simulator leaves first, while the broker the runtime may have started is up
+            await asyncio.to_thread(publisher.stop)
+            stop.set()
+        await task
         typer.echo(
             f"yujing demo: stopped; {runtime.processed} messages processed, "
             f"{len(runtime.pipeline.book.alerts())} alerts active",
