@@ -8,7 +8,10 @@ writes as a checkpoint every minute, in a forked child), and one full garbage co
 over the state's objects (the stall the runtime avoids with ``gc.freeze()``). With ``--gc``,
 instead: the same messages through two fresh pipelines without a profiler, one with CPython's
 default collector and one with the live loop's (:mod:`yujing.heap`), and the time each spent
-collecting. For the live runtime with its threads, use py-spy on the benchmark instead
+collecting. With ``--aged HOURS``, instead: the same last messages through a pipeline that saw
+one message per station before them and through one that saw HOURS of readings (the windows of
+trends, anomaly scores and drift full, as in a long run; ``--stations 1000`` keeps it to a
+minute or two). For the live runtime with its threads, use py-spy on the benchmark instead
 (docs/performance.md)::
 
     .venv/bin/py-spy record -r 50 -f raw -o /tmp/prof.txt -- \\
@@ -40,8 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--gc", action="store_true", help="the collector's cost instead")
+    parser.add_argument(
+        "--aged", type=float, metavar="HOURS", help="fresh state against HOURS of it instead"
+    )
     args = parser.parse_args(argv)
     registry = city_registry(args.stations)
+    if args.aged:
+        fresh, aged = _aged_cost(registry, args.aged, args.messages)
+        print(
+            f"{args.messages:,} messages after one per station: {fresh * 1e6:.1f} µs per message; "
+            f"after {args.aged:g} h of readings: {aged * 1e6:.1f} µs per message "
+            f"({aged / fresh:.2f} ×)"
+        )
+        return 0
     messages = city_messages(registry, args.stations + args.messages, time.time(), 7)
     if args.gc:
         for name, young in (
@@ -100,6 +114,30 @@ def _warm(
         for i in range(stations, len(messages), 2000)
     ]
     return pipeline, batches
+
+
+def _aged_cost(registry: Registry, hours: float, count: int) -> tuple[float, float]:
+    """Seconds per message for the same last ``count`` messages through a pipeline that saw one
+    message per station before them, and through one that saw ``hours`` of them (windows of
+    trends, anomaly scores and drift full, as in a long run)."""
+    per_s = sum(1.0 / s.interval_s for s in registry)
+    history = int(per_s * hours * 3600.0)
+    messages = city_messages(registry, history + count, time.time(), 7)
+    fresh, batches = _warm(registry, messages[-(len(registry) + count) :], len(registry))
+    aged, _ = _warm(registry, messages[: len(registry)], len(registry))
+    now = time.time()
+    for i in range(len(registry), len(messages) - count, 2000):
+        stop = min(i + 2000, len(messages) - count)
+        aged.process([RawMessage(t, p, now) for t, p in messages[i:stop]], now)
+    gc.collect()
+    out = []
+    for pipeline in (fresh, aged):
+        began = time.perf_counter()
+        with rare_collections(LIVE_YOUNG_COLLECTION):
+            for batch in batches:
+                pipeline.process(batch, now)
+        out.append((time.perf_counter() - began) / count)
+    return out[0], out[1]
 
 
 def _collector_cost(
