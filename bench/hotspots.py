@@ -40,6 +40,9 @@ from yujing.runtime.embedded import LIVE_YOUNG_COLLECTION
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hotspots", description=__doc__)
     parser.add_argument("--stations", type=int, default=5_000)
+    parser.add_argument(
+        "--interval", type=float, default=10.0, help="every station's report interval, s"
+    )
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--gc", action="store_true", help="the collector's cost instead")
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         "--aged", type=float, metavar="HOURS", help="fresh state against HOURS of it instead"
     )
     args = parser.parse_args(argv)
-    registry = city_registry(args.stations)
+    registry = city_registry(args.stations, args.interval)
     if args.aged:
         fresh, aged = _aged_cost(registry, args.aged, args.messages)
         print(
