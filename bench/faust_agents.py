@@ -14,7 +14,8 @@ Not measured (no Kafka here): broker round trips, fetch and produce batching, co
 changelog replication, consumer-group rebalances. The figures are the CPU ceiling of one agent
 on one core; see docs/operations.md for how they turn into partition and worker counts.
 
-    .venv/bin/python -m bench.faust_agents            # full (~1 min)
+    .venv/bin/python -m bench faust_agents            # the harness: bench/results/faust_agents.json
+    .venv/bin/python -m bench.faust_agents            # the same figures as JSON on stdout
     .venv/bin/python -m bench.faust_agents --quick    # CI size
 """
 
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.harness import Figure, Options, Result, summarize
 from simulators import DEMO_REGISTRY, SensorSimulator, demo_scenario
 from yujing.config import Settings
 from yujing.config.settings import KafkaSettings, MetricsSettings, NotifySettings
@@ -55,7 +57,10 @@ from yujing.runtime.faust.state import DictTable
 from yujing.runtime.faust.stations import StationStage, stateless_decoder
 from yujing.runtime.kafka import LogRecord, MemoryLog
 
-__all__ = ["run"]
+__all__ = ["NAME", "TITLE", "measure", "run"]
+
+NAME = "faust_agents"
+TITLE = "Faust agents vs a plain loop over the same records (Faust's test harness, no Kafka)"
 
 REPO = Path(__file__).resolve().parent.parent
 START = 1_800_000_000.0
@@ -211,10 +216,12 @@ def _baselines(
     return seconds
 
 
-def run(quick: bool) -> dict[str, Any]:
-    """Figures (records/s per agent, Faust and plain loop; median of the repetitions, with the
-    slowest and fastest) as plain JSON."""
-    reps = 1 if quick else 3
+UNITS = {"detect": "readings/s", "network": "records/s", "alert": "finding batches/s"}
+
+
+def measure(quick: bool, reps: int) -> tuple[dict[str, int], dict[str, list[float]]]:
+    """Record counts per agent, and per figure (``<agent>`` in Faust, ``<agent>-loop`` in the
+    plain loop, ``embedded``) its rate in each repetition."""
     faust_runs: list[dict[str, float]] = []
     loop_runs: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -227,24 +234,67 @@ def run(quick: bool) -> dict[str, Any]:
             faust_runs.append(faust)
             loop_runs.append(_baselines(settings, parts, readings, network_records, batches))
     counts = {"detect": len(readings), "network": len(network_records), "alert": len(batches)}
-    units = {"detect": "readings/s", "network": "records/s", "alert": "finding batches/s"}
+    counts["seismic_readings"] = sum(1 for topic, _, _ in readings if "/seismic/" in topic)
+    rates: dict[str, list[float]] = {}
+    for agent in UNITS:
+        rates[agent] = [_rate(counts[agent], run[agent]) for run in faust_runs]
+        rates[f"{agent}-loop"] = [_rate(counts[agent], run[agent]) for run in loop_runs]
+    rates["embedded"] = [_rate(counts["detect"], run["embedded"]) for run in loop_runs]
+    return counts, rates
 
-    def rates(runs: list[dict[str, float]], agent: str, count: int) -> dict[str, float]:
-        values = sorted(_rate(count, run[agent]) for run in runs)
-        return {"median": statistics.median(values), "low": values[0], "high": values[-1]}
+
+def run(options: Options) -> Result:
+    """The harness's entry (``python -m bench faust_agents``): each agent in Faust against the
+    same stages in a plain loop, same run; the embedded pipeline on the same readings."""
+    counts, rates = measure(options.quick, options.reps)
+    figures = [
+        Figure(
+            f"{agent} agent in Faust's test harness",
+            UNITS[agent],
+            summarize(rates[agent]),
+            baseline=summarize(rates[f"{agent}-loop"]),
+            baseline_name="the same stages in a plain loop",
+        )
+        for agent in UNITS
+    ]
+    figures.append(
+        Figure(
+            "embedded pipeline on the detect agent's readings",
+            "readings/s",
+            summarize(rates["embedded"]),
+        )
+    )
+    return Result(
+        NAME,
+        TITLE,
+        figures=figures,
+        params={"records": counts, "slice_s": 20.0 if options.quick else 120.0},
+        notes=[
+            "Not measured (no Kafka here): broker round trips, fetch and produce batching, "
+            "compression, changelog replication, consumer-group rebalances."
+        ],
+    )
+
+
+def _json(quick: bool) -> dict[str, Any]:
+    """What ``python -m bench.faust_agents`` prints: medians, slowest and fastest."""
+    reps = 1 if quick else 3
+    counts, rates = measure(quick, reps)
+
+    def spread(values: list[float]) -> dict[str, float]:
+        ordered = sorted(values)
+        return {"median": statistics.median(ordered), "low": ordered[0], "high": ordered[-1]}
 
     figures = []
-    for agent in ("detect", "network", "alert"):
-        faust_rate = rates(faust_runs, agent, counts[agent])
-        loop_rate = rates(loop_runs, agent, counts[agent])
+    for agent in UNITS:
+        faust, loop = spread(rates[agent]), spread(rates[f"{agent}-loop"])
         figures.append({
-            "name": f"{agent} agent", "unit": units[agent], "records": counts[agent],
-            "faust": faust_rate, "plain_loop": loop_rate,
-            "faust_over_loop": round(faust_rate["median"] / loop_rate["median"], 3),
+            "name": f"{agent} agent", "unit": UNITS[agent], "records": counts[agent],
+            "faust": faust, "plain_loop": loop,
+            "faust_over_loop": round(faust["median"] / loop["median"], 3),
         })  # fmt: skip
-    seismic = sum(1 for topic, _, _ in readings if "/seismic/" in topic)
     return {
-        "benchmark": "faust_agents",
+        "benchmark": NAME,
         "quick": quick,
         "repetitions": reps,
         "machine": {
@@ -253,14 +303,11 @@ def run(quick: bool) -> dict[str, Any]:
             "cpu": platform.processor() or platform.machine(),
             "cores": os.cpu_count(),
         },  # fmt: skip
-        "records": {**counts, "seismic_readings": seismic},
+        "records": counts,
         "figures": figures,
-        "embedded_pipeline": {
-            "unit": "readings/s",
-            **rates(loop_runs, "embedded", counts["detect"]),
-        },  # fmt: skip
+        "embedded_pipeline": {"unit": "readings/s", **spread(rates["embedded"])},
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(run("--quick" in sys.argv), indent=2))
+    print(json.dumps(_json("--quick" in sys.argv), indent=2))

@@ -53,3 +53,19 @@ def test_optional_benchmarks_are_discovered_or_reported_not_available() -> None:
         result = benches["faust"].run(Options(quick=True))
         assert result.status == "not available" and result.reason
     assert any(name.startswith("replay") for name in benches)
+
+
+def test_the_faust_agents_benchmark_runs_in_the_harness(tmp_path: Path) -> None:
+    """``python -m bench`` runs every benchmark it lists, the Faust agents' too: a result file
+    with each agent against its plain loop, and the summary's rows."""
+    out = tmp_path / "results"
+    code = main(["--quick", "--out", str(out), "--work", str(tmp_path / "work"), "faust_agents"])
+    assert code == 0
+    (doc,) = load_results(out)
+    assert doc["status"] == "ok", doc["reason"]
+    agents = [f for f in doc["figures"] if f["baseline"] is not None]
+    assert [f["metric"].split()[0] for f in agents] == ["detect", "network", "alert"]
+    for figure in agents:
+        assert figure["median"] > 0 and figure["baseline"]["median"] > 0
+        assert figure["baseline"]["name"] == "the same stages in a plain loop"
+    assert "| faust_agents |" in (out / "SUMMARY.md").read_text()
