@@ -127,20 +127,24 @@ class RateWindow:
         n = hi - lo
         if n < max(2, min_points):
             return None
-        ts, values = self._ts[lo:hi], self._values[lo:hi]
-        t0 = ts[0]
-        if ts[-1] - t0 < 0.5 * self.window_s:
+        ts, values = self._ts, self._values
+        t0 = ts[lo]
+        if ts[hi - 1] - t0 < 0.5 * self.window_s:
             return None
-        # one loop, not four generators: windows hold a handful of points and this runs for
-        # every reading of a trend rule; the arithmetic, and its order, is the same
-        offsets = [t - t0 for t in ts]
-        mean_t = sum(offsets) / n
-        mean_v = sum(values) / n
+        # in place over the window, no copies: with reports every 10 s a river's 30-min window
+        # holds 180 points, and this runs for every reading of a trend rule. The arithmetic and
+        # its order are those of the two-pass formula written with sum() (sequential sums from
+        # 0; x * x is x**2 correctly rounded alike), so every rate is the same to the last bit
+        sum_t = sum_v = 0.0
+        for i in range(lo, hi):
+            sum_t += ts[i] - t0
+            sum_v += values[i]
+        mean_t, mean_v = sum_t / n, sum_v / n
         sxx = sxy = 0.0
-        for x, v in zip(offsets, values, strict=True):
-            x -= mean_t
-            sxx += x**2
-            sxy += x * (v - mean_v)
+        for i in range(lo, hi):
+            x = ts[i] - t0 - mean_t
+            sxx += x * x
+            sxy += x * (values[i] - mean_v)
         return sxy / sxx if sxx > 0 else None
 
     def latest(self, now: float) -> float | None:
